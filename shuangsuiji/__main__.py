@@ -1,0 +1,3 @@
+from shuangsuiji.cli import main
+
+main()

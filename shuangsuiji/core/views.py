@@ -1,0 +1,63 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+
+from . import permissions, services
+from .models import AuditEntry, CalendarDay, CalendarYear, Department, Job
+
+
+@login_required
+def home(request):
+    return render(request, "core/home.html", {"summary": services.home_summary(request.user)})
+
+
+@login_required
+def department_list(request):
+    departments = Department.objects.select_related("jurisdiction").filter(
+        jurisdiction__in=services.user_jurisdictions(request.user)
+    )
+    return render(request, "core/departments.html", {"departments": departments})
+
+
+@login_required
+def calendar(request, year: int | None = None):
+    years = list(CalendarYear.objects.values_list("year", flat=True))
+    year = year or (years[-1] if years else None)
+    can_edit = permissions.is_office(request.user)
+    if request.method == "POST":
+        permissions.require_office(request.user)
+        try:
+            services.save_calendar_change(request.user, request.POST)
+            messages.success(request, "工作日历已保存。")
+        except services.CalendarInputError as exc:
+            messages.error(request, str(exc))
+        return redirect("core:calendar_year", year=int(request.POST.get("year") or year or 0) or years[-1])
+    days = CalendarDay.objects.filter(date__year=year) if year else []
+    return render(
+        request,
+        "core/calendar.html",
+        {"years": years, "year": year, "days": days, "can_edit": can_edit, "has_year": year in years},
+    )
+
+
+@login_required
+def audit_list(request):
+    entries = AuditEntry.objects.select_related("user", "department")
+    if not permissions.sees_all_departments(request.user):
+        entries = entries.filter(department_id=request.user.department_id)
+    if q := request.GET.get("q", "").strip():
+        entries = entries.filter(object_repr__icontains=q)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "core/audit.html", {"page": page, "q": q})
+
+
+@login_required
+def job_status(request, pk: int):
+    job = get_object_or_404(Job, pk=pk)
+    permissions.require(
+        job.created_by_id == request.user.pk or permissions.can_view_department(request.user, job.department),
+        "只能查看本部门的后台任务。",
+    )
+    template = "core/_job.html" if request.headers.get("HX-Request") else "core/job.html"
+    return render(request, template, {"job": job})

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TransferConfig(AppConfig):
+    name = "shuangsuiji.transfer"
+    label = "transfer"
+    verbose_name = "导入导出"
