@@ -112,6 +112,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -123,7 +124,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 MEDIA_ROOT = DATA_DIR / "files"
 # Uploads bigger than this are refused before parsing (a 1,048,576-row sheet is ~30 MB zipped).
-SHUANGSUIJI_MAX_UPLOAD_BYTES = int(os.environ.get("SHUANGSUIJI_MAX_UPLOAD_BYTES", 200 * 1024 * 1024))
+SHUANGSUIJI_MAX_UPLOAD_BYTES = int(
+    os.environ.get("SHUANGSUIJI_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -91,6 +91,6 @@ def record_many(
 
 def history(obj: models.Model):
     """The audit entries of one record, newest first."""
-    return AuditEntry.objects.filter(object_type=object_type(obj), object_id=str(obj.pk)).select_related(
-        "user"
-    )
+    return AuditEntry.objects.filter(
+        object_type=object_type(obj), object_id=str(obj.pk)
+    ).select_related("user")

@@ -42,7 +42,9 @@ def handler(kind: str):
 
 
 def enqueue(kind: str, params: dict, *, user=None, department=None, total: int = 0) -> Job:
-    return Job.objects.create(kind=kind, params=params, created_by=user, department=department, total=total)
+    return Job.objects.create(
+        kind=kind, params=params, created_by=user, department=department, total=total
+    )
 
 
 class Reporter:
@@ -53,7 +55,9 @@ class Reporter:
         self.interval = interval
         self._last = 0.0
 
-    def __call__(self, progress: int, total: int | None = None, message: str | None = None, force=False):
+    def __call__(
+        self, progress: int, total: int | None = None, message: str | None = None, force=False
+    ):
         now = time.monotonic()
         if not force and now - self._last < self.interval:
             return
@@ -98,7 +102,9 @@ def run_job(job: Job) -> Job:
     def beat():
         # Keeps the heartbeat fresh while the handler is busy in one long statement.
         while not stop.wait(15):
-            Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(heartbeat_at=timezone.now())
+            Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+                heartbeat_at=timezone.now()
+            )
             close_old_connections()
 
     beater = threading.Thread(target=beat, daemon=True)

@@ -35,7 +35,9 @@ class Department(models.Model):
     """A 成员单位 of the joint-conference of one jurisdiction. ``code`` is short upper-case pinyin
     initials (``SCJGJ`` for 市场监督管理局); it appears in public draw records."""
 
-    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="departments")
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="departments"
+    )
     code = models.CharField("部门代码", max_length=20)
     name = models.CharField("部门名称", max_length=100)
     short_name = models.CharField("简称", max_length=40, blank=True)
@@ -47,7 +49,9 @@ class Department(models.Model):
         ordering = ["sort_order", "code"]
         constraints = [
             models.UniqueConstraint(fields=["jurisdiction", "code"], name="department_code_unique"),
-            models.CheckConstraint(condition=models.Q(code__regex=r"^[A-Z0-9]+$"), name="department_code_format"),
+            models.CheckConstraint(
+                condition=models.Q(code__regex=r"^[A-Z0-9]+$"), name="department_code_format"
+            ),
         ]
         verbose_name = "成员单位"
         verbose_name_plural = "成员单位"
@@ -138,7 +142,9 @@ class AuditEntry(models.Model):
         LOGIN = "login", "登录"
 
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
-    user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     user_name = models.CharField("操作人", max_length=150, blank=True)
     department = models.ForeignKey(
         Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -156,6 +162,9 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"])]
         verbose_name = "操作日志"
         verbose_name_plural = "操作日志"
+
+    def __str__(self) -> str:
+        return f"{self.user_name} {self.get_action_display()} {self.object_repr}"
 
     def changed_fields(self) -> list[tuple[str, object, object]]:
         before, after = self.before or {}, self.after or {}
@@ -185,7 +194,9 @@ class Job(models.Model):
     error = models.TextField("错误", blank=True)
     attempts = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
-    department = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, related_name="+")
+    department = models.ForeignKey(
+        Department, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -196,6 +207,9 @@ class Job(models.Model):
         indexes = [models.Index(fields=["status", "created_at"])]
         verbose_name = "后台任务"
         verbose_name_plural = "后台任务"
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {self.get_status_display()}"
 
     @property
     def percent(self) -> int:

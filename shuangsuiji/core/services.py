@@ -29,7 +29,9 @@ def home_summary(user: User) -> dict:
     entries = DirectoryEntry.objects.filter(active=True, department__in=departments)
     return {
         "departments": departments.count(),
-        "targets": Target.objects.count() if permissions.sees_all_departments(user) else entries.count(),
+        "targets": Target.objects.count()
+        if permissions.sees_all_departments(user)
+        else entries.count(),
         "entries": entries.count(),
         "inspectors": Inspector.objects.filter(department__in=departments, active=True).count(),
         "published_lists": ItemList.objects.filter(
@@ -39,8 +41,9 @@ def home_summary(user: User) -> dict:
 
 
 @transaction.atomic
-def save_calendar_change(user: User, data) -> None:
-    """Add a year, or add/change/remove one day of the holiday table (office only)."""
+def save_calendar_change(user: User, data) -> int:
+    """Add a year, or add/change/remove one day of the holiday table (office only).
+    Returns the year changed."""
     permissions.require_office(user)
     action = data.get("action")
     try:
@@ -53,7 +56,7 @@ def save_calendar_change(user: User, data) -> None:
             )
             if created:
                 audit.record(user, AuditEntry.Action.CREATE, obj)
-            return
+            return year
         day = datetime.date.fromisoformat(data.get("date", ""))
     except ValueError as exc:
         raise CalendarInputError("请填写正确的年份（2000–2100）或日期（如 2027-01-01）。") from exc
@@ -65,7 +68,7 @@ def save_calendar_change(user: User, data) -> None:
         if existing:
             existing.delete()
             audit.record(user, AuditEntry.Action.DELETE, existing, before=before)
-        return
+        return day.year
     kind = data.get("kind")
     if kind not in CalendarDay.Kind.values:
         raise CalendarInputError("请选择“法定节假日（休）”或“调休上班”。")
@@ -75,4 +78,7 @@ def save_calendar_change(user: User, data) -> None:
         raise CalendarInputError(f"{day} 是工作日，无需录入为调休上班。")
     name = (data.get("name") or "").strip()[:40]
     obj, _ = CalendarDay.objects.update_or_create(date=day, defaults={"kind": kind, "name": name})
-    audit.record(user, AuditEntry.Action.UPDATE if existing else AuditEntry.Action.CREATE, obj, before=before)
+    audit.record(
+        user, AuditEntry.Action.UPDATE if existing else AuditEntry.Action.CREATE, obj, before=before
+    )
+    return day.year

@@ -26,18 +26,23 @@ def calendar(request, year: int | None = None):
     year = year or (years[-1] if years else None)
     can_edit = permissions.is_office(request.user)
     if request.method == "POST":
-        permissions.require_office(request.user)
         try:
-            services.save_calendar_change(request.user, request.POST)
+            year = services.save_calendar_change(request.user, request.POST)
             messages.success(request, "工作日历已保存。")
         except services.CalendarInputError as exc:
             messages.error(request, str(exc))
-        return redirect("core:calendar_year", year=int(request.POST.get("year") or year or 0) or years[-1])
+        return redirect("core:calendar_year", year=year) if year else redirect("core:calendar")
     days = CalendarDay.objects.filter(date__year=year) if year else []
     return render(
         request,
         "core/calendar.html",
-        {"years": years, "year": year, "days": days, "can_edit": can_edit, "has_year": year in years},
+        {
+            "years": years,
+            "year": year,
+            "days": days,
+            "can_edit": can_edit,
+            "has_year": year in years,
+        },
     )
 
 
@@ -56,7 +61,8 @@ def audit_list(request):
 def job_status(request, pk: int):
     job = get_object_or_404(Job, pk=pk)
     permissions.require(
-        job.created_by_id == request.user.pk or permissions.can_view_department(request.user, job.department),
+        job.created_by_id == request.user.pk
+        or permissions.can_view_department(request.user, job.department),
         "只能查看本部门的后台任务。",
     )
     template = "core/_job.html" if request.headers.get("HX-Request") else "core/job.html"

@@ -97,20 +97,28 @@ def seed_from_chinese_calendar(years: range | None = None) -> list[int]:
     Years already in the table are left alone: an administrator's edits win over the package."""
     import chinese_calendar
 
-    known = sorted({d.year for d in chinese_calendar.holidays} | {d.year for d in chinese_calendar.workdays})
+    known = sorted(
+        {d.year for d in chinese_calendar.holidays} | {d.year for d in chinese_calendar.workdays}
+    )
     years = [y for y in (years or known) if y in known]
     added = []
     for year in years:
         if CalendarYear.objects.filter(year=year).exists():
             continue
-        CalendarYear.objects.create(year=year, source=f"chinesecalendar {chinese_calendar.__version__}")
+        CalendarYear.objects.create(
+            year=year, source=f"chinesecalendar {chinese_calendar.__version__}"
+        )
         rows = []
         for day, name in chinese_calendar.holidays.items():
             if day.year == year and day.weekday() < 5:
-                rows.append(CalendarDay(date=day, kind=CalendarDay.Kind.HOLIDAY, name=_holiday_name(name)))
+                rows.append(
+                    CalendarDay(date=day, kind=CalendarDay.Kind.HOLIDAY, name=_holiday_name(name))
+                )
         for day, name in chinese_calendar.workdays.items():
             if day.year == year and day.weekday() >= 5:
-                rows.append(CalendarDay(date=day, kind=CalendarDay.Kind.WORKDAY, name=_holiday_name(name)))
+                rows.append(
+                    CalendarDay(date=day, kind=CalendarDay.Kind.WORKDAY, name=_holiday_name(name))
+                )
         CalendarDay.objects.bulk_create(rows)
         added.append(year)
     return added

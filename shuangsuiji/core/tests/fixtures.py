@@ -15,7 +15,9 @@ class Org:
     """Everything the permission tests need: two departments and one user per role."""
 
     def __init__(self):
-        self.prefecture = Jurisdiction.objects.create(code="652800", name="巴音郭楞蒙古自治州", level="prefecture")
+        self.prefecture = Jurisdiction.objects.create(
+            code="652800", name="巴音郭楞蒙古自治州", level="prefecture"
+        )
         self.korla = Jurisdiction.objects.create(
             code="652801", name="库尔勒市", level="county", parent=self.prefecture
         )
@@ -23,9 +25,15 @@ class Org:
             code="652822", name="轮台县", level="county", parent=self.prefecture
         )
         self.scjgj = Department.objects.create(
-            jurisdiction=self.prefecture, code="SCJGJ", name="州市场监督管理局", hosts_office=True, sort_order=1
+            jurisdiction=self.prefecture,
+            code="SCJGJ",
+            name="州市场监督管理局",
+            hosts_office=True,
+            sort_order=1,
         )
-        self.gaj = Department.objects.create(jurisdiction=self.prefecture, code="GAJ", name="州公安局", sort_order=2)
+        self.gaj = Department.objects.create(
+            jurisdiction=self.prefecture, code="GAJ", name="州公安局", sort_order=2
+        )
 
         def user(username, role, department=None):
             return User.objects.create_user(

@@ -10,7 +10,11 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--threads", type=int, default=8)
-        parser.add_argument("--no-worker", action="store_true", help="不在本进程运行后台任务（另起 shuangsuiji worker）")
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="不在本进程运行后台任务（另起 shuangsuiji worker）",
+        )
 
     def handle(self, *args, host, port, threads, no_worker, **options):
         from waitress import serve
