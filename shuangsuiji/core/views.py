@@ -3,8 +3,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 
-from . import permissions, services
-from .models import AuditEntry, CalendarDay, CalendarYear, Department, Job
+from . import audit, org, permissions, services
+from .models import AuditEntry, CalendarDay, CalendarYear, Department, Job, User
 
 
 @login_required
@@ -18,6 +18,83 @@ def department_list(request):
         jurisdiction__in=services.user_jurisdictions(request.user)
     )
     return render(request, "core/departments.html", {"departments": departments})
+
+
+@login_required
+def department_edit(request, pk: int | None = None):
+    permissions.require_office(request.user)
+    department = get_object_or_404(Department, pk=pk) if pk else None
+    errors = {}
+    if request.method == "POST":
+        try:
+            org.save_department(
+                user=request.user, department=department, data=_form_data(request, "active")
+            )
+            messages.success(request, "成员单位已保存。")
+            return redirect("core:departments")
+        except org.OrgInputError as exc:
+            errors = exc.errors
+    history = audit.history(department) if department else []
+    return render(
+        request,
+        "core/department_form.html",
+        {
+            "department": department,
+            "errors": errors,
+            "data": request.POST or None,
+            "history": history,
+        },
+    )
+
+
+@login_required
+def user_list(request):
+    permissions.require(
+        org.can_manage_users(request.user, request.user.department), "只有管理员可以管理账号。"
+    )
+    return render(request, "core/users.html", {"accounts": org.manageable_users(request.user)})
+
+
+@login_required
+def user_edit(request, pk: int | None = None):
+    account = get_object_or_404(org.manageable_users(request.user), pk=pk) if pk else None
+    permissions.require(
+        org.can_manage_users(request.user, request.user.department), "只有管理员可以管理账号。"
+    )
+    errors = {}
+    if request.method == "POST":
+        try:
+            org.save_user(
+                actor=request.user, account=account, data=_form_data(request, "is_active")
+            )
+            messages.success(request, "账号已保存。")
+            return redirect("core:users")
+        except org.OrgInputError as exc:
+            errors = exc.errors
+    departments = permissions.visible_departments(request.user)
+    roles = (
+        User.Role.choices
+        if permissions.is_office(request.user)
+        else [(value, label) for value, label in User.Role.choices if value in org.DEPARTMENT_ROLES]
+    )
+    return render(
+        request,
+        "core/user_form.html",
+        {
+            "account": account,
+            "errors": errors,
+            "data": request.POST or None,
+            "departments": departments,
+            "roles": roles,
+            "history": audit.history(account) if account else [],
+        },
+    )
+
+
+def _form_data(request, checkbox: str) -> dict:
+    data = request.POST.dict()
+    data[checkbox] = checkbox in request.POST
+    return data
 
 
 @login_required
