@@ -38,17 +38,46 @@ class ItemList(models.Model):
                 condition=models.Q(department__isnull=True),
                 name="joint_list_version_unique",
             ),
+            # At most one draft and one current published version per owner: the services check
+            # this too, but the database settles races between two users clicking at once.
+            models.UniqueConstraint(
+                fields=["jurisdiction", "department"],
+                condition=models.Q(status="draft", department__isnull=False),
+                name="item_list_one_draft",
+            ),
+            models.UniqueConstraint(
+                fields=["jurisdiction"],
+                condition=models.Q(status="draft", department__isnull=True),
+                name="joint_list_one_draft",
+            ),
+            models.UniqueConstraint(
+                fields=["jurisdiction", "department"],
+                condition=models.Q(status="published", department__isnull=False),
+                name="item_list_one_published",
+            ),
+            models.UniqueConstraint(
+                fields=["jurisdiction"],
+                condition=models.Q(status="published", department__isnull=True),
+                name="joint_list_one_published",
+            ),
         ]
         verbose_name = "抽查事项清单"
         verbose_name_plural = "抽查事项清单"
+
+    def __str__(self) -> str:
+        return f"{self.owner_name} 第{self.version}版（{self.get_status_display()}）"
 
     @property
     def is_joint(self) -> bool:
         return self.department_id is None
 
-    def __str__(self) -> str:
-        owner = self.department.name if self.department_id else "联合抽查事项清单"
-        return f"{owner} 第{self.version}版（{self.get_status_display()}）"
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def owner_name(self) -> str:
+        return self.department.name if self.department_id else "联合抽查事项清单"
 
 
 class Item(models.Model):
@@ -88,3 +117,7 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def method_list(self) -> list[str]:
+        return [m for m in self.methods.split("、") if m]
