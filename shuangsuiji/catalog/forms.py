@@ -10,18 +10,26 @@ _TEXT = {"class": "form-control"}
 
 
 class ItemForm(forms.Form):
-    category = forms.CharField(label="抽查类别", required=False, widget=forms.TextInput(attrs=_TEXT))
+    category = forms.CharField(
+        label="抽查类别", required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
     name = forms.CharField(label="检查事项", required=False, widget=forms.TextInput(attrs=_TEXT))
-    target_type = forms.CharField(label="检查对象", required=False, widget=forms.TextInput(attrs=_TEXT))
+    target_type = forms.CharField(
+        label="检查对象", required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
     item_type = forms.CharField(
         label="事项类别",
         required=False,
-        widget=forms.Select(choices=[("", "请选择")] + Item.ItemType.choices, attrs={"class": "form-select"}),
+        widget=forms.Select(
+            choices=[("", "请选择")] + Item.ItemType.choices, attrs={"class": "form-select"}
+        ),
     )
     item_class = forms.CharField(
         label="事项分类",
         required=False,
-        widget=forms.Select(choices=[("", "请选择")] + Item.ItemClass.choices, attrs={"class": "form-select"}),
+        widget=forms.Select(
+            choices=[("", "请选择")] + Item.ItemClass.choices, attrs={"class": "form-select"}
+        ),
         help_text="A类为一般检查事项，B类为重点检查事项，C类为部门联合抽查事项（seed 004 第十四条）。",
     )
     # A plain Field so unknown values reach the service check instead of Django's generic message.
@@ -33,7 +41,9 @@ class ItemForm(forms.Form):
         ),
     )
     subject = forms.CharField(label="检查主体", required=False, widget=forms.TextInput(attrs=_TEXT))
-    frequency = forms.CharField(label="检查频次", required=False, widget=forms.TextInput(attrs=_TEXT))
+    frequency = forms.CharField(
+        label="检查频次", required=False, widget=forms.TextInput(attrs=_TEXT)
+    )
     content = forms.CharField(
         label="检查内容", required=False, widget=forms.Textarea(attrs={**_TEXT, "rows": 3})
     )

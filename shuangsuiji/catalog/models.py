@@ -14,7 +14,9 @@ class ItemList(models.Model):
         PUBLISHED = "published", "已发布"
         SUPERSEDED = "superseded", "已被新版本替代"
 
-    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="item_lists")
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="item_lists"
+    )
     # Null for the office's joint list (联合抽查事项清单).
     department = models.ForeignKey(
         Department, on_delete=models.PROTECT, null=True, blank=True, related_name="item_lists"
@@ -25,7 +27,12 @@ class ItemList(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     published_at = models.DateTimeField("发布时间", null=True, blank=True)
-    published_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    published_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The highest item-code number ever given out in this list's line of versions (copied into
+    # each new version), so a deleted item's code is never given to a different item.
+    code_seq = models.PositiveIntegerField("已分配事项编号", default=0)
 
     class Meta:
         ordering = ["department__sort_order", "-version"]
@@ -99,19 +106,31 @@ class Item(models.Model):
     category = models.CharField("抽查类别", max_length=100)
     name = models.CharField("检查事项", max_length=300)
     target_type = models.CharField("检查对象", max_length=300)
-    item_type = models.CharField("事项类别", max_length=8, choices=ItemType.choices, default=ItemType.GENERAL)
-    methods = models.CharField("检查方式", max_length=100, help_text="书面检查、网络监测、实地核查、其他，可多选，用“、”分隔")
+    item_type = models.CharField(
+        "事项类别", max_length=8, choices=ItemType.choices, default=ItemType.GENERAL
+    )
+    methods = models.CharField(
+        "检查方式",
+        max_length=100,
+        help_text="书面检查、网络监测、实地核查、其他，可多选，用“、”分隔",
+    )
     subject = models.CharField("检查主体", max_length=200)
     frequency = models.CharField("检查频次", max_length=100, blank=True)
     content = models.TextField("检查内容", blank=True)
     basis = models.TextField("检查依据")
-    item_class = models.CharField("事项分类", max_length=1, choices=ItemClass.choices, default=ItemClass.A)
+    item_class = models.CharField(
+        "事项分类", max_length=1, choices=ItemClass.choices, default=ItemClass.A
+    )
     # For the joint list: the department items it was built from.
-    source_items = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="joint_items")
+    source_items = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="joint_items"
+    )
 
     class Meta:
         ordering = ["item_list", "seq", "code"]
-        constraints = [models.UniqueConstraint(fields=["item_list", "code"], name="item_code_unique_in_list")]
+        constraints = [
+            models.UniqueConstraint(fields=["item_list", "code"], name="item_code_unique_in_list")
+        ]
         verbose_name = "抽查事项"
         verbose_name_plural = "抽查事项"
 

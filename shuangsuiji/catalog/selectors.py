@@ -88,10 +88,14 @@ def index_rows(user: User) -> tuple[IndexRow, list[IndexRow]]:
     item counts. Two queries, whatever the number of departments."""
     jurisdictions = user_jurisdictions(user)
     departments = list(
-        Department.objects.filter(jurisdiction__in=jurisdictions, active=True).select_related("jurisdiction")
+        Department.objects.filter(jurisdiction__in=jurisdictions, active=True).select_related(
+            "jurisdiction"
+        )
     )
     lists = _with_counts(
-        ItemList.objects.filter(jurisdiction__in=jurisdictions, status__in=[Status.DRAFT, Status.PUBLISHED])
+        ItemList.objects.filter(
+            jurisdiction__in=jurisdictions, status__in=[Status.DRAFT, Status.PUBLISHED]
+        )
     ).order_by()
     by_owner: dict[tuple, dict[str, ItemList]] = {}
     for lst in lists:
@@ -126,7 +130,11 @@ def index_rows(user: User) -> tuple[IndexRow, list[IndexRow]]:
 
 
 def get_list(pk: int) -> ItemList | None:
-    return ItemList.objects.select_related("department", "jurisdiction", "published_by").filter(pk=pk).first()
+    return (
+        ItemList.objects.select_related("department", "jurisdiction", "published_by")
+        .filter(pk=pk)
+        .first()
+    )
 
 
 def list_items(
@@ -187,7 +195,9 @@ def versions(user: User, item_list: ItemList) -> QuerySet:
 def public_lists() -> tuple[list[ItemList], list[ItemList]]:
     """The current published lists: (joint lists, department lists)."""
     qs = _with_counts(
-        ItemList.objects.filter(status=Status.PUBLISHED).select_related("department", "jurisdiction")
+        ItemList.objects.filter(status=Status.PUBLISHED).select_related(
+            "department", "jurisdiction"
+        )
     ).order_by("jurisdiction__code", "department__sort_order", "department__code")
     lists = list(qs)
     return [x for x in lists if x.department_id is None], [x for x in lists if x.department_id]

@@ -87,7 +87,9 @@ class ItemInvalid(CatalogError):
 
     def __init__(self, errors: Mapping[str, str]):
         self.errors = dict(errors)
-        super().__init__("；".join(f"{FIELD_LABELS.get(k, k)}：{v}" for k, v in self.errors.items()))
+        super().__init__(
+            "；".join(f"{FIELD_LABELS.get(k, k)}：{v}" for k, v in self.errors.items())
+        )
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -131,9 +133,13 @@ def clean_item_fields(data: Mapping) -> tuple[dict, dict[str, str]]:
     if not raw_type:
         errors["item_type"] = "请填写事项类别（一般检查事项或重点检查事项）。"
     elif raw_type.lower() in _ITEM_TYPE_WORDS or raw_type in _ITEM_TYPE_WORDS:
-        cleaned["item_type"] = _ITEM_TYPE_WORDS.get(raw_type.lower(), _ITEM_TYPE_WORDS.get(raw_type))
+        cleaned["item_type"] = _ITEM_TYPE_WORDS.get(
+            raw_type.lower(), _ITEM_TYPE_WORDS.get(raw_type)
+        )
     else:
-        errors["item_type"] = f"事项类别“{raw_type[:20]}”无效，只能是“一般检查事项”或“重点检查事项”。"
+        errors["item_type"] = (
+            f"事项类别“{raw_type[:20]}”无效，只能是“一般检查事项”或“重点检查事项”。"
+        )
 
     raw_class = _text(data.get("item_class")).upper()
     if not raw_class:
@@ -156,9 +162,13 @@ def clean_item_fields(data: Mapping) -> tuple[dict, dict[str, str]]:
 
     item_class, item_type = cleaned.get("item_class"), cleaned.get("item_type")
     if item_class == "A" and item_type == Item.ItemType.KEY:
-        errors["item_class"] = "A类事项是年度抽查比例10%以下的一般检查事项，与事项类别“重点检查事项”不符。"
+        errors["item_class"] = (
+            "A类事项是年度抽查比例10%以下的一般检查事项，与事项类别“重点检查事项”不符。"
+        )
     elif item_class == "B" and item_type == Item.ItemType.GENERAL:
-        errors["item_class"] = "B类事项是年度抽查比例10%以上的重点检查事项，与事项类别“一般检查事项”不符。"
+        errors["item_class"] = (
+            "B类事项是年度抽查比例10%以上的重点检查事项，与事项类别“一般检查事项”不符。"
+        )
     return cleaned, errors
 
 
@@ -175,7 +185,8 @@ def _owner_lists(jurisdiction_id: int, department_id: int | None):
 def _require_manage(user: User, item_list: ItemList) -> None:
     if item_list.department_id is None:
         permissions.require(
-            permissions.is_office(user) and selectors.in_jurisdiction(user, item_list.jurisdiction_id),
+            permissions.is_office(user)
+            and selectors.in_jurisdiction(user, item_list.jurisdiction_id),
             "联合抽查事项清单只能由联席会议办公室维护。",
         )
     else:
@@ -206,22 +217,43 @@ def _code_prefix(item_list: ItemList) -> str:
     return (item_list.department.code if item_list.department_id else JOINT_CODE_PREFIX) + "-"
 
 
+def _code_number(prefix: str, code: str) -> int:
+    tail = code[len(prefix) :] if code.startswith(prefix) else ""
+    return int(tail) if tail.isdigit() else 0
+
+
 def next_item_codes(item_list: ItemList, count: int) -> list[str]:
     """The next ``count`` unused item codes of the list's owner. The sequence runs over all
-    versions, so a deleted item's code is never given to a different item later."""
+    versions and remembers deleted items (``ItemList.code_seq``), so a code is never given to a
+    different item later."""
     prefix = _code_prefix(item_list)
-    codes = (
-        Item.objects.filter(item_list__in=_owner_lists(item_list.jurisdiction_id, item_list.department_id))
-        .filter(code__startswith=prefix)
-        .values_list("code", flat=True)
+    owner = _owner_lists(item_list.jurisdiction_id, item_list.department_id)
+    codes = Item.objects.filter(item_list__in=owner, code__startswith=prefix).values_list(
+        "code", flat=True
     )
-    top = max((int(c[len(prefix) :]) for c in codes if c[len(prefix) :].isdigit()), default=0)
+    top = max(
+        [
+            item_list.code_seq,
+            *owner.values_list("code_seq", flat=True),
+            *(_code_number(prefix, c) for c in codes),
+        ]
+    )
     return [f"{prefix}{n:03d}" for n in range(top + 1, top + 1 + count)]
 
 
 def next_item_code(item_list: ItemList) -> str:
     """The next unused code, e.g. ``SCJGJ-014`` (for the joint list ``LH-003``)."""
     return next_item_codes(item_list, 1)[0]
+
+
+def remember_codes(item_list: ItemList, codes: Iterable[str]) -> None:
+    """Record item codes as given out, so they are never reused (call inside the write's
+    transaction, on the locked list, after creating or before deleting items)."""
+    prefix = _code_prefix(item_list)
+    top = max([item_list.code_seq, *(_code_number(prefix, c) for c in codes)])
+    if top != item_list.code_seq:
+        item_list.code_seq = top
+        item_list.save(update_fields=["code_seq"])
 
 
 def _next_seq(item_list: ItemList) -> int:
@@ -257,19 +289,27 @@ def _copy_items(*, user: User, source: ItemList, target: ItemList) -> int:
     return len(copies)
 
 
-def _create_version(*, user: User, jurisdiction: Jurisdiction, department: Department | None) -> ItemList:
+def _create_version(
+    *, user: User, jurisdiction: Jurisdiction, department: Department | None
+) -> ItemList:
     owner = _owner_lists(jurisdiction.pk, department.pk if department else None)
     # Lock the owner's existing versions so two "新版本" clicks queue; the unique constraints
     # catch the case where there is nothing yet to lock.
     existing = list(owner.select_for_update().order_by("-version"))
     if draft := next((x for x in existing if x.status == Status.DRAFT), None):
-        raise CatalogError(f"已有草稿（第{draft.version}版），请先修改并发布或删除该草稿，再创建新版本。")
+        raise CatalogError(
+            f"已有草稿（第{draft.version}版），请先修改并发布或删除该草稿，再创建新版本。"
+        )
     published = next((x for x in existing if x.status == Status.PUBLISHED), None)
     version = (existing[0].version if existing else 0) + 1
     try:
         with transaction.atomic():
             new = ItemList.objects.create(
-                jurisdiction=jurisdiction, department=department, version=version, created_by=user
+                jurisdiction=jurisdiction,
+                department=department,
+                version=version,
+                created_by=user,
+                code_seq=max((x.code_seq for x in existing), default=0),
             )
     except IntegrityError as exc:
         raise CatalogError("其他用户刚刚创建了新版本，请刷新页面后重试。") from exc
@@ -281,15 +321,17 @@ def _create_version(*, user: User, jurisdiction: Jurisdiction, department: Depar
 
 
 def new_version(*, user: User, department: Department) -> ItemList:
-    """"新版本": a draft copy (version + 1, same item codes) of the department's latest published
+    """ "新版本": a draft copy (version + 1, same item codes) of the department's latest published
     list, or an empty version 1 when there is none. Refused while a draft exists."""
     permissions.require_edit(user, department)
     with transaction.atomic():
-        return _create_version(user=user, jurisdiction=department.jurisdiction, department=department)
+        return _create_version(
+            user=user, jurisdiction=department.jurisdiction, department=department
+        )
 
 
 def new_joint_version(*, user: User) -> ItemList:
-    """"新版本" of the office's joint list (without rebuilding its lines)."""
+    """ "新版本" of the office's joint list (without rebuilding its lines)."""
     jurisdiction = _office_jurisdiction(user)
     with transaction.atomic():
         return _create_version(user=user, jurisdiction=jurisdiction, department=None)
@@ -300,8 +342,14 @@ def draft_for_import(*, user: User, department: Department) -> ItemList:
     version copied from the latest published one, else a new version 1."""
     permissions.require_edit(user, department)
     with transaction.atomic():
-        draft = _owner_lists(department.jurisdiction_id, department.pk).filter(status=Status.DRAFT).first()
-        return draft or _create_version(user=user, jurisdiction=department.jurisdiction, department=department)
+        draft = (
+            _owner_lists(department.jurisdiction_id, department.pk)
+            .filter(status=Status.DRAFT)
+            .first()
+        )
+        return draft or _create_version(
+            user=user, jurisdiction=department.jurisdiction, department=department
+        )
 
 
 def publish_list(*, user: User, item_list: ItemList, note: str = "") -> ItemList:
@@ -326,7 +374,11 @@ def publish_list(*, user: User, item_list: ItemList, note: str = "") -> ItemList
             previous.status = Status.SUPERSEDED
             previous.save(update_fields=["status"])
             audit.record(
-                user, Action.UPDATE, previous, before=before, note=f"被第{locked.version}版替代",
+                user,
+                Action.UPDATE,
+                previous,
+                before=before,
+                note=f"被第{locked.version}版替代",
                 department=locked.department,
             )
         before = audit.snapshot(locked)
@@ -335,7 +387,9 @@ def publish_list(*, user: User, item_list: ItemList, note: str = "") -> ItemList
         locked.published_at = timezone.now()
         locked.published_by = user
         locked.save(update_fields=["status", "note", "published_at", "published_by"])
-        audit.record(user, Action.PUBLISH, locked, before=before, note=note, department=locked.department)
+        audit.record(
+            user, Action.PUBLISH, locked, before=before, note=note, department=locked.department
+        )
     return locked
 
 
@@ -351,7 +405,11 @@ def discard_draft(*, user: User, item_list: ItemList) -> None:
             department=locked.department,
         )
         audit.record(
-            user, Action.DELETE, locked, before=audit.snapshot(locked), note="删除草稿",
+            user,
+            Action.DELETE,
+            locked,
+            before=audit.snapshot(locked),
+            note="删除草稿",
             department=locked.department,
         )
         locked.delete()
@@ -360,7 +418,9 @@ def discard_draft(*, user: User, item_list: ItemList) -> None:
 # --- items --------------------------------------------------------------------------------------
 
 
-def _check_duplicate(item_list: ItemList, cleaned: dict, exclude_pk: int | None = None) -> dict[str, str]:
+def _check_duplicate(
+    item_list: ItemList, cleaned: dict, exclude_pk: int | None = None
+) -> dict[str, str]:
     if "name" not in cleaned or "target_type" not in cleaned:
         return {}
     dup = item_list.items.filter(name=cleaned["name"], target_type=cleaned["target_type"])
@@ -382,6 +442,7 @@ def create_item(*, user: User, item_list: ItemList, data: Mapping) -> Item:
         item = Item.objects.create(
             item_list=locked, code=next_item_code(locked), seq=_next_seq(locked), **cleaned
         )
+        remember_codes(locked, [item.code])
         audit.record(user, Action.CREATE, item, department=locked.department)
     return item
 
@@ -410,9 +471,26 @@ def delete_item(*, user: User, item: Item) -> None:
         locked = lock_draft(user=user, item_list=item.item_list_id)
         current = Item.objects.select_for_update().get(pk=item.pk, item_list=locked)
         before = audit.snapshot(current)
+        remember_codes(locked, [current.code])
         current.delete()
         current.pk = item.pk  # keep the id for the audit entry
         audit.record(user, Action.DELETE, current, before=before, department=locked.department)
+
+
+def delete_items(*, user: User, item_list: ItemList, items: Iterable[Item], note: str = "") -> int:
+    """Bulk form of :func:`delete_item` for imports (出库): one transaction, one audit entry each."""
+    with transaction.atomic():
+        locked = lock_draft(user=user, item_list=item_list)
+        doomed = list(locked.items.filter(pk__in=[i.pk for i in items]))
+        remember_codes(locked, [i.code for i in doomed])
+        audit.record_many(
+            user,
+            ((Action.DELETE, i, audit.snapshot(i), None) for i in doomed),
+            note=note,
+            department=locked.department,
+        )
+        Item.objects.filter(pk__in=[i.pk for i in doomed]).delete()
+    return len(doomed)
 
 
 # --- the joint list -----------------------------------------------------------------------------
@@ -449,7 +527,9 @@ def _merged_fields(sources: list[Item]) -> dict:
         "target_type": sources[0].target_type,
         "name": _join((s.name for s in sources), "；", limit("name")),
         "item_type": (
-            Item.ItemType.KEY if any(s.item_type == Item.ItemType.KEY for s in sources) else Item.ItemType.GENERAL
+            Item.ItemType.KEY
+            if any(s.item_type == Item.ItemType.KEY for s in sources)
+            else Item.ItemType.GENERAL
         ),
         "methods": METHOD_SEPARATOR.join(m for m in METHODS if m in methods),
         "subject": _join((s.subject for s in sources), "、", limit("subject")),
@@ -491,7 +571,9 @@ def build_joint_list(*, user: User, merge: bool = True) -> ItemList:
                 item_list__department__jurisdiction=jurisdiction,
             )
             .select_related("item_list__department")
-            .order_by("item_list__department__sort_order", "item_list__department__code", "seq", "code")
+            .order_by(
+                "item_list__department__sort_order", "item_list__department__code", "seq", "code"
+            )
         )
 
         def key_of_source(item: Item):
@@ -529,10 +611,15 @@ def build_joint_list(*, user: User, merge: bool = True) -> ItemList:
             line = existing.pop(key, None)
             if line is None:
                 line = Item.objects.create(item_list=draft, code=next(codes), seq=seq, **fields)
+                remember_codes(draft, [line.code])
                 seq += 1
                 line.source_items.set(source_ids)
                 audit.record(
-                    user, Action.CREATE, line, after=_line_snapshot(line, source_ids), note="生成联合清单"
+                    user,
+                    Action.CREATE,
+                    line,
+                    after=_line_snapshot(line, source_ids),
+                    note="生成联合清单",
                 )
                 created += 1
                 continue
@@ -543,16 +630,23 @@ def build_joint_list(*, user: User, merge: bool = True) -> ItemList:
             if after != before:
                 line.save()
                 line.source_items.set(source_ids)
-                audit.record(user, Action.UPDATE, line, before=before, after=after, note="重新生成联合清单")
+                audit.record(
+                    user, Action.UPDATE, line, before=before, after=after, note="重新生成联合清单"
+                )
                 updated += 1
 
         for line in [*existing.values(), *leftovers]:
             before = _line_snapshot(line, [s.pk for s in line.source_items.all()])
+            remember_codes(draft, [line.code])
             pk = line.pk
             line.delete()
             line.pk = pk
             audit.record(
-                user, Action.DELETE, line, before=before, note="重新生成联合清单：源事项已不是已发布的C类事项"
+                user,
+                Action.DELETE,
+                line,
+                before=before,
+                note="重新生成联合清单：源事项已不是已发布的C类事项",
             )
             removed += 1
 

@@ -10,7 +10,11 @@ urlpatterns = [
     path("compare/", views.list_compare, name="compare"),
     path("joint/build/", views.joint_build, name="joint_build"),
     path("joint/new-version/", views.joint_new_version, name="joint_new_version"),
-    path("department/<int:department_id>/new-version/", views.department_new_version, name="new_version"),
+    path(
+        "department/<int:department_id>/new-version/",
+        views.department_new_version,
+        name="new_version",
+    ),
     path("<int:pk>/", views.list_detail, name="detail"),
     path("<int:pk>/versions/", views.list_versions, name="versions"),
     path("<int:pk>/publish/", views.list_publish, name="publish"),

@@ -31,7 +31,9 @@ def _visible_list(request, pk: int) -> ItemList:
 
 def _visible_item(request, pk: int) -> Item:
     item = (
-        Item.objects.select_related("item_list__department", "item_list__jurisdiction").filter(pk=pk).first()
+        Item.objects.select_related("item_list__department", "item_list__jurisdiction")
+        .filter(pk=pk)
+        .first()
     )
     if item is None or not selectors.can_view_list(request.user, item.item_list):
         raise Http404("没有找到该事项，或您无权查看。")
@@ -43,7 +45,9 @@ def _refuse_unless_editable(request, item_list: ItemList):
     draft (published meanwhile). Returns the redirect, or None when editing may go on."""
     permissions.require(
         selectors.can_manage_owner(request.user, item_list.department),
-        "联合抽查事项清单只能由联席会议办公室维护。" if item_list.is_joint else "只能修改本部门的抽查事项清单。",
+        "联合抽查事项清单只能由联席会议办公室维护。"
+        if item_list.is_joint
+        else "只能修改本部门的抽查事项清单。",
     )
     if not item_list.is_draft:
         messages.error(request, f"{item_list}不是草稿，不能修改。如需调整，请创建新版本。")
@@ -147,7 +151,9 @@ def list_publish(request, pk: int):
     form = PublishForm(request.POST or None, initial={"note": item_list.note})
     if request.method == "POST" and form.is_valid():
         try:
-            services.publish_list(user=request.user, item_list=item_list, note=form.cleaned_data["note"])
+            services.publish_list(
+                user=request.user, item_list=item_list, note=form.cleaned_data["note"]
+            )
         except services.CatalogError as exc:
             form.add_error("note" if "调整说明" in str(exc) else None, str(exc))
         else:
@@ -216,7 +222,9 @@ def joint_build(request):
     except services.CatalogError as exc:
         messages.error(request, str(exc))
         return redirect("catalog:lists")
-    messages.success(request, f"已从各部门已发布的C类事项生成联合抽查事项清单第{draft.version}版草稿。")
+    messages.success(
+        request, f"已从各部门已发布的C类事项生成联合抽查事项清单第{draft.version}版草稿。"
+    )
     return redirect("catalog:detail", pk=draft.pk)
 
 
@@ -226,7 +234,9 @@ def joint_build(request):
 @login_required
 def item_detail(request, pk: int):
     item = _visible_item(request, pk)
-    sources = item.source_items.select_related("item_list__department") if item.item_list.is_joint else []
+    sources = (
+        item.source_items.select_related("item_list__department") if item.item_list.is_joint else []
+    )
     return render(
         request,
         "catalog/item_detail.html",
@@ -248,7 +258,9 @@ def item_create(request, list_pk: int):
     form = ItemForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            item = services.create_item(user=request.user, item_list=item_list, data=form.cleaned_data)
+            item = services.create_item(
+                user=request.user, item_list=item_list, data=form.cleaned_data
+            )
         except services.ItemInvalid as exc:
             form.add_service_errors(exc.errors)
         except services.CatalogError as exc:
@@ -259,7 +271,9 @@ def item_create(request, list_pk: int):
             if "add_another" in request.POST:
                 return redirect("catalog:item_create", list_pk=item_list.pk)
             return redirect("catalog:detail", pk=item_list.pk)
-    return render(request, "catalog/item_form.html", {"form": form, "item_list": item_list, "item": None})
+    return render(
+        request, "catalog/item_form.html", {"form": form, "item_list": item_list, "item": None}
+    )
 
 
 @login_required
@@ -280,7 +294,9 @@ def item_edit(request, pk: int):
         else:
             messages.success(request, f"已保存事项 {item.code}。")
             return redirect("catalog:detail", pk=item_list.pk)
-    return render(request, "catalog/item_form.html", {"form": form, "item_list": item_list, "item": item})
+    return render(
+        request, "catalog/item_form.html", {"form": form, "item_list": item_list, "item": item}
+    )
 
 
 @login_required
@@ -310,9 +326,10 @@ def public_index(request):
 
 def public_detail(request, pk: int):
     item_list = get_object_or_404(
-        ItemList.objects.select_related("department", "jurisdiction").exclude(status=ItemList.Status.DRAFT),
+        ItemList.objects.select_related("department", "jurisdiction").exclude(
+            status=ItemList.Status.DRAFT
+        ),
         pk=pk,
     )
     context = _items_context(request, item_list)
     return render(request, "catalog/public_detail.html", context)
-
