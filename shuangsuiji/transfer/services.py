@@ -1,0 +1,1286 @@
+"""Import and export of the 一单两库: the one place the web pages, the CLI and the jobs call.
+
+The flow (ISSUE3 "Import and export"):
+
+1. :func:`create_batch` stores the uploaded file under ``DATA_DIR/imports/<id>/`` with its SHA-256.
+2. :func:`preview_batch` reads and validates every row, compares it with the database and counts
+   new / changed / unchanged / removed (出库) / invalid rows; the per-row errors go to an .xlsx
+   report next to the file. A file that cannot be read as a whole is ``rejected``. Nothing is
+   written to the directories.
+3. :func:`apply_batch` re-reads and re-validates the file (the data may have changed since the
+   preview: the preview is advisory, apply is exact) and upserts in ONE transaction: all rows, or
+   with ``valid_only`` the valid ones; one audit entry for the batch and one per changed record.
+   An applied batch is never applied twice (status checked under ``select_for_update``).
+
+Both run as background jobs (:func:`enqueue_preview`, :func:`enqueue_apply`, handlers in
+``jobs.py``) and are safe to re-run from the start after a crash.
+
+Speed (≥ 20,000 rows/s with full validation): rows are cleaned in pure Python, compared in
+chunks against the records loaded with one query per chunk, and written with bulk statements.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime
+import hashlib
+import io
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from shuangsuiji.core import audit, jobs, permissions
+from shuangsuiji.core.models import AuditEntry, Department, Job, Jurisdiction, User
+from shuangsuiji.directory.models import DirectoryEntry, Inspector, Target, unpack
+
+from . import readers, schemas
+from .models import ImportBatch
+from .readers import FileRejected
+
+Status = ImportBatch.Status
+Action = AuditEntry.Action
+
+CHUNK = 5000
+SAMPLE_ERRORS = 200
+SYSTEM_USERNAME = "system"
+
+Report = Callable[..., None]
+
+
+class TransferError(ValidationError):
+    """A refused import step; ``message`` is Chinese and meant for the user. A ValidationError,
+    so a form can show it on its file field."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def system_user() -> User:
+    """The account the command line acts as when no ``--user`` is given: it cannot log in (no
+    usable password, inactive) and appears in the audit trail as 系统（命令行）."""
+    user, created = User.objects.get_or_create(
+        username=SYSTEM_USERNAME,
+        defaults={
+            "full_name": "系统（命令行）",
+            "is_active": False,
+            "is_superuser": True,
+            "role": User.Role.OFFICE,
+        },
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def _noop(*args, **kwargs) -> None:
+    return None
+
+
+# --- storing the upload ----------------------------------------------------------------------------
+
+
+def imports_dir() -> Path:
+    return Path(settings.DATA_DIR) / "imports"
+
+
+def max_upload_bytes() -> int:
+    return int(getattr(settings, "SHUANGSUIJI_MAX_UPLOAD_BYTES", 200 * 1024 * 1024))
+
+
+def _chunks(fileobj_or_path) -> Iterator[bytes]:
+    if isinstance(fileobj_or_path, str | os.PathLike):
+        with open(fileobj_or_path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                yield chunk
+    elif hasattr(fileobj_or_path, "chunks"):  # Django UploadedFile
+        yield from fileobj_or_path.chunks()
+    else:
+        if hasattr(fileobj_or_path, "seek"):
+            with contextlib.suppress(OSError, ValueError):
+                fileobj_or_path.seek(0)
+        while chunk := fileobj_or_path.read(1 << 20):
+            yield chunk
+
+
+def _safe_suffix(filename: str) -> str:
+    suffix = PurePosixPath(filename.replace("\\", "/")).suffix.lower()
+    return suffix if suffix in (".xlsx", ".xlsm", ".csv", ".txt", ".xls") else ".bin"
+
+
+def create_batch(
+    *, user: User, department: Department, kind: str, filename: str, fileobj_or_path
+) -> ImportBatch:
+    """Store an uploaded file as a new batch (status ``uploaded``).
+
+    Refuses (PermissionDenied) a user who may not edit the department's data, and
+    (:class:`TransferError`) a file over ``SHUANGSUIJI_MAX_UPLOAD_BYTES`` or of an unknown kind."""
+    permissions.require_edit(user, department)
+    if kind not in schemas.SCHEMAS:
+        raise TransferError(f"未知的导入类型：{kind}")
+    filename = PurePosixPath((filename or "upload").replace("\\", "/")).name[:255] or "upload"
+    limit = max_upload_bytes()
+    staging = imports_dir() / f"tmp-{uuid.uuid4().hex}"
+    staging.mkdir(parents=True, exist_ok=True)
+    stored_name = "upload" + _safe_suffix(filename)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with open(staging / stored_name, "wb") as out:
+            for chunk in _chunks(fileobj_or_path):
+                size += len(chunk)
+                if size > limit:
+                    raise TransferError(
+                        f"文件过大：超过上限 {limit / 1024 / 1024:.0f} MB。请把数据拆分成几个文件分别导入"
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise TransferError("文件是空的（0 字节），请选择填好数据的 .xlsx 或 .csv 文件")
+        batch = ImportBatch.objects.create(
+            kind=kind,
+            department=department,
+            user=user,
+            user_name=str(user),
+            filename=filename,
+            stored_path="",
+            size=size,
+            sha256=digest.hexdigest(),
+        )
+        final = imports_dir() / str(batch.pk)
+        if final.exists():  # a leftover of a database that was reset
+            shutil.rmtree(final)
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    batch.stored_path = str((final / stored_name).relative_to(settings.DATA_DIR))
+    batch.save(update_fields=["stored_path"])
+    return batch
+
+
+# --- the row pipeline ------------------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    total: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    invalid: int = 0
+    errors: int = 0
+
+    @property
+    def valid(self) -> int:
+        return self.total - self.invalid
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "total": self.total,
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "invalid": self.invalid,
+        }
+
+
+@dataclass
+class Row:
+    number: int
+    values: dict
+    status: str = ""  # new / changed / unchanged / removed
+    existing: object = None
+    errors: list = field(default_factory=list)
+
+
+class ErrorReport:
+    """The per-row error report (.xlsx, streamed with xlsxwriter's constant_memory) plus the first
+    errors kept for the page and the console."""
+
+    HEADINGS = ("行号", "列", "填写的值", "错误说明")
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.count = 0
+        self.sample: list[dict] = []
+        self._workbook = None
+        self._sheet = None
+
+    def _open(self):
+        import xlsxwriter
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._workbook = xlsxwriter.Workbook(
+            str(self.path), {"constant_memory": True, "strings_to_numbers": False}
+        )
+        bold = self._workbook.add_format({"bold": True, "bg_color": "#F2DEDE"})
+        self._sheet = self._workbook.add_worksheet("错误报告")
+        for i, (heading, width) in enumerate(zip(self.HEADINGS, (8, 24, 30, 70), strict=True)):
+            self._sheet.set_column(i, i, width)
+            self._sheet.write_string(0, i, heading, bold)
+        self._sheet.freeze_panes(1, 0)
+
+    def add(self, row: int, column: str, value, message: str) -> None:
+        if self._workbook is None:
+            self._open()
+        self.count += 1
+        shown = "" if value is None else schemas.as_text(value)[:300]
+        sheet = self._sheet
+        sheet.write_number(self.count, 0, row)
+        sheet.write_string(self.count, 1, column)
+        sheet.write_string(self.count, 2, shown)
+        sheet.write_string(self.count, 3, message)
+        if len(self.sample) < SAMPLE_ERRORS:
+            self.sample.append(
+                {"row": row, "column": column, "value": shown[:100], "message": message}
+            )
+
+    def close(self) -> bool:
+        """True if a report was written."""
+        if self._workbook is None:
+            if self.path.exists():
+                self.path.unlink()
+            return False
+        self._workbook.close()
+        self._workbook = None
+        return True
+
+
+def _descendant_regions(root: Jurisdiction) -> tuple[dict[str, int], dict[int, str]]:
+    """Code (and unambiguous name) → id for the jurisdiction and everything under it."""
+    rows = list(Jurisdiction.objects.values_list("id", "code", "name", "parent_id"))
+    children: dict[int | None, list] = {}
+    for row in rows:
+        children.setdefault(row[3], []).append(row)
+    found = []
+    stack = [r for r in rows if r[0] == root.pk]
+    while stack:
+        row = stack.pop()
+        found.append(row)
+        stack.extend(children.get(row[0], []))
+    by_key: dict[str, int] = {code: pk for pk, code, _n, _p in found}
+    names: dict[str, list[int]] = {}
+    for pk, _c, name, _p in found:
+        names.setdefault(name, []).append(pk)
+    for name, pks in names.items():
+        if len(pks) == 1 and name not in by_key:
+            by_key[name] = pks[0]
+    return by_key, {pk: code for pk, code, _n, _p in found}
+
+
+def _jsonable(values: dict) -> dict:
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, datetime.date):
+            value = value.isoformat()
+        out[key] = value
+    return out
+
+
+class Importer:
+    """Per-kind comparison and writing. ``classify`` may add row errors (e.g. an ID number that
+    belongs to another department); ``write`` runs inside the apply transaction."""
+
+    def __init__(self, *, batch: ImportBatch, user: User | None, apply: bool):
+        self.batch = batch
+        self.department = batch.department
+        self.user = user
+        self.apply = apply
+        self.note = f"导入批次 #{batch.pk}：{batch.filename}"
+        self.now = timezone.now()
+
+    def context(self) -> schemas.Context:
+        regions, codes = _descendant_regions(self.department.jurisdiction)
+        return schemas.Context(regions=regions, region_codes=codes, today=timezone.localdate())
+
+    def key(self, values: dict):
+        return values.get("code")
+
+    def classify(self, rows: list[Row]) -> None:
+        raise NotImplementedError
+
+    def write(self, rows: list[Row]) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        pass
+
+
+# Import fields of a target, in the model's attribute names.
+TARGET_IMPORT_FIELDS = (
+    "name", "object_kind", "entity_type", "registration_authority", "legal_rep", "address",
+    "reg_status", "established", "business_scope", "region", "industry", "risk_class", "abnormal",
+    "serious_illegal", "complaints",
+)  # fmt: skip
+_TARGET_ATTR = {f: ("region_id" if f == "region" else f) for f in TARGET_IMPORT_FIELDS}
+
+
+class TargetImporter(Importer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.jurisdiction_id = self.department.jurisdiction_id
+
+    def classify(self, rows: list[Row]) -> None:
+        codes = [r.values["code"] for r in rows]
+        attrs = ["id", "code", *(_TARGET_ATTR[f] for f in TARGET_IMPORT_FIELDS)]
+        existing = {}
+        for values in Target.objects.filter(
+            jurisdiction_id=self.jurisdiction_id, code__in=codes
+        ).values(*attrs):
+            if "region_id" in values:
+                values["region"] = values.pop("region_id")
+            existing[values["code"]] = values
+        entries = {}
+        if existing:
+            ids = [t["id"] for t in existing.values()]
+            for e in DirectoryEntry.objects.filter(
+                department=self.department, target_id__in=ids
+            ).values("id", "target_id", "tags", "active"):
+                entries[e["target_id"]] = e
+        for row in rows:
+            values = row.values
+            target = existing.get(values["code"])
+            entry = entries.get(target["id"]) if target else None
+            in_directory = entry is not None and entry["active"]
+            row.existing = (target, entry)
+            if not values["active"]:
+                row.status = "removed" if in_directory else "unchanged"
+                continue
+            if target is None or not in_directory:
+                row.status = "new"
+                continue
+            changed = any(target[k] != v for k, v in values.items() if k in _TARGET_ATTR)
+            if changed or ("tags" in values and entry["tags"] != values["tags"]):
+                row.status = "changed"
+            else:
+                row.status = "unchanged"
+
+    def write(self, rows: list[Row]) -> None:
+        department = self.department
+        now = self.now
+        new_targets: list[tuple[Row, Target]] = []
+        master_updates: list[tuple[Target, dict, dict]] = []
+        update_fields: set[str] = set()
+        entry_creates: list[tuple[DirectoryEntry, dict]] = []
+        entry_updates: list[tuple[DirectoryEntry, dict, dict, str]] = []
+        changes = []
+        for row in rows:
+            if row.status == "unchanged":
+                continue
+            values = row.values
+            target, entry = row.existing
+            if not values["active"]:
+                before = {"active": True, "tags": entry["tags"]}
+                obj = DirectoryEntry(
+                    id=entry["id"],
+                    department=department,
+                    target_id=target["id"],
+                    tags=entry["tags"],
+                    active=False,
+                    removed_at=now,
+                    removed_reason=self.note[:200],
+                    updated_at=now,
+                )
+                obj.target = Target(id=target["id"], code=target["code"], name=target["name"])
+                entry_updates.append(
+                    (
+                        obj,
+                        before,
+                        {"active": False, "removed_reason": obj.removed_reason},
+                        Action.REMOVE,
+                    )
+                )
+                continue
+            fields = {k: v for k, v in values.items() if k in _TARGET_ATTR}
+            if target is None:
+                if "object_kind" not in fields:
+                    fields["object_kind"] = schemas.TargetSchema.derive_kind(values)
+                obj = Target(
+                    jurisdiction_id=self.jurisdiction_id,
+                    code=values["code"],
+                    code_kind=values["code_kind"],
+                    **{_TARGET_ATTR[k]: v for k, v in fields.items()},
+                )
+                new_targets.append((row, obj))
+            else:
+                diff = {k: v for k, v in fields.items() if target[k] != v}
+                obj = Target(
+                    id=target["id"], code=target["code"], jurisdiction_id=self.jurisdiction_id
+                )
+                for k in TARGET_IMPORT_FIELDS:
+                    setattr(obj, _TARGET_ATTR[k], fields.get(k, target[k]))
+                obj.updated_at = now
+                if diff:
+                    update_fields.update(_TARGET_ATTR[k] for k in diff)
+                    before = {k: target[k] for k in diff}
+                    master_updates.append((obj, before, diff))
+                row.existing = (obj, entry)
+        if new_targets:
+            Target.objects.bulk_create([t for _, t in new_targets], batch_size=CHUNK)
+            for row, obj in new_targets:
+                row.existing = (obj, None)
+                changes.append(
+                    (
+                        Action.CREATE,
+                        obj,
+                        None,
+                        _jsonable(
+                            {
+                                "code": obj.code,
+                                **{k: getattr(obj, _TARGET_ATTR[k]) for k in TARGET_IMPORT_FIELDS},
+                            }
+                        ),
+                    )
+                )
+        if master_updates:
+            Target.objects.bulk_update(
+                [t for t, _, _ in master_updates],
+                [*sorted(update_fields), "updated_at"],
+                batch_size=1000,
+            )
+            for obj, before, diff in master_updates:
+                changes.append((Action.UPDATE, obj, _jsonable(before), _jsonable(diff)))
+        for row in rows:
+            if row.status == "unchanged" or not row.values["active"]:
+                continue
+            obj, entry = row.existing
+            tags = row.values.get("tags")
+            if entry is None:
+                new_entry = DirectoryEntry(
+                    department=department, target=obj, tags=tags or "", active=True
+                )
+                entry_creates.append((new_entry, {"active": True, "tags": new_entry.tags}))
+            elif not entry["active"] or (tags is not None and tags != entry["tags"]):
+                upd = DirectoryEntry(
+                    id=entry["id"],
+                    department=department,
+                    target=obj,
+                    tags=entry["tags"] if tags is None else tags,
+                    active=True,
+                    removed_at=None,
+                    removed_reason="",
+                    updated_at=now,
+                )
+                before = {"active": entry["active"], "tags": entry["tags"]}
+                after = {"active": True, "tags": upd.tags}
+                action = Action.UPDATE
+                entry_updates.append((upd, before, after, action))
+        if entry_creates:
+            DirectoryEntry.objects.bulk_create([e for e, _ in entry_creates], batch_size=CHUNK)
+            changes.extend((Action.CREATE, e, None, after) for e, after in entry_creates)
+        if entry_updates:
+            DirectoryEntry.objects.bulk_update(
+                [e for e, *_ in entry_updates],
+                ["tags", "active", "removed_at", "removed_reason", "updated_at"],
+                batch_size=1000,
+            )
+            changes.extend((action, e, before, after) for e, before, after, action in entry_updates)
+        audit.record_many(self.user, changes, note=self.note, department=department)
+
+
+INSPECTOR_IMPORT_FIELDS = (
+    "kind", "name", "gender", "phone", "unit", "division", "level", "certificate_no",
+    "certificate_authority", "certificate_valid_from", "certificate_valid_to", "regions",
+    "specialities", "tags", "available", "availability_note",
+)  # fmt: skip
+_INSPECTOR_FIELDS = frozenset(INSPECTOR_IMPORT_FIELDS) | {"active"}
+
+
+class InspectorImporter(Importer):
+    def key(self, values):
+        return values.get("id_number")
+
+    def classify(self, rows: list[Row]) -> None:
+        ids = [r.values["id_number"] for r in rows]
+        existing = {
+            v["id_number"]: v
+            for v in Inspector.objects.filter(id_number__in=ids).values(
+                "id",
+                "id_number",
+                "department_id",
+                "department__name",
+                "active",
+                *INSPECTOR_IMPORT_FIELDS,
+            )
+        }
+        for row in rows:
+            values = row.values
+            current = existing.get(values["id_number"])
+            row.existing = current
+            if current is not None and current["department_id"] != self.department.pk:
+                message = f"该身份证号已在执法人员名录库中（所在部门：{current['department__name']}），不能导入本部门"
+                row.errors.append(("身份证号", values["id_number"], message))
+                continue
+            if not values["active"]:
+                row.status = "removed" if current and current["active"] else "unchanged"
+            elif current is None or not current["active"]:
+                row.status = "new"
+            elif any(current[k] != v for k, v in values.items() if k in _INSPECTOR_FIELDS):
+                row.status = "changed"
+            else:
+                row.status = "unchanged"
+
+    def write(self, rows: list[Row]) -> None:
+        creates, updates, changes = [], [], []
+        fields: set[str] = set()
+        for row in rows:
+            if row.status == "unchanged":
+                continue
+            values, current = row.values, row.existing
+            data = {k: v for k, v in values.items() if k in _INSPECTOR_FIELDS}
+            if current is None:
+                obj = Inspector(department=self.department, id_number=values["id_number"], **data)
+                creates.append(obj)
+                continue
+            diff = {k: v for k, v in data.items() if current[k] != v}
+            obj = Inspector(
+                id=current["id"], department=self.department, id_number=current["id_number"]
+            )
+            for k in _INSPECTOR_FIELDS:
+                setattr(obj, k, data.get(k, current[k]))
+            obj.updated_at = self.now
+            fields.update(diff)
+            action = Action.REMOVE if not values["active"] else Action.UPDATE
+            updates.append(obj)
+            changes.append((action, obj, _jsonable({k: current[k] for k in diff}), _jsonable(diff)))
+        if creates:
+            Inspector.objects.bulk_create(creates, batch_size=1000)
+            changes.extend(
+                (
+                    Action.CREATE,
+                    o,
+                    None,
+                    _jsonable(
+                        {"id_number": o.id_number, **{k: getattr(o, k) for k in _INSPECTOR_FIELDS}}
+                    ),
+                )
+                for o in creates
+            )
+        if updates:
+            Inspector.objects.bulk_update(updates, [*sorted(fields), "updated_at"], batch_size=500)
+        audit.record_many(self.user, changes, note=self.note, department=self.department)
+
+
+ITEM_IMPORT_FIELDS = (
+    "category", "name", "target_type", "item_type", "methods", "subject", "frequency", "content",
+    "basis", "item_class",
+)  # fmt: skip
+
+
+class ItemImporter(Importer):
+    """Items go into the department's draft list (created from the published one if needed, by
+    ``catalog.services.draft_for_import``). The preview compares with the draft if there is one,
+    else with the latest published version — the draft's starting content."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        from shuangsuiji.catalog.models import ItemList
+
+        self.item_list = None
+        if self.apply:
+            from shuangsuiji.catalog import services as catalog
+
+            draft = catalog.draft_for_import(user=self.user, department=self.department)
+            self.item_list = catalog.lock_draft(user=self.user, item_list=draft)
+        else:
+            lists = ItemList.objects.filter(department=self.department).order_by("-version")
+            self.item_list = (
+                lists.filter(status=ItemList.Status.DRAFT).first()
+                or lists.filter(status=ItemList.Status.PUBLISHED).first()
+            )
+        self.items = list(self.item_list.items.all()) if self.item_list else []
+        self.by_code = {i.code: i for i in self.items}
+        self.by_name: dict[str, list] = {}
+        for item in self.items:
+            self.by_name.setdefault(item.name, []).append(item)
+        self.new_items: list = []
+        self.deleted: list = []
+
+    def key(self, values):
+        return values.get("code") or ("名称:" + values["name"] if values.get("name") else None)
+
+    def _match(self, values):
+        if values.get("code"):
+            return self.by_code.get(values["code"])
+        same = self.by_name.get(values.get("name"), [])
+        if len(same) > 1:
+            same = [i for i in same if i.target_type == values.get("target_type")] or same[:1]
+        return same[0] if same else None
+
+    def classify(self, rows: list[Row]) -> None:
+        for row in rows:
+            values = row.values
+            item = self._match(values)
+            row.existing = item
+            if not values["active"]:
+                row.status = "removed" if item else "unchanged"
+            elif item is None:
+                row.status = "new"
+            elif any(getattr(item, k) != v for k, v in values.items() if k in ITEM_IMPORT_FIELDS):
+                row.status = "changed"
+            else:
+                row.status = "unchanged"
+
+    def write(self, rows: list[Row]) -> None:
+        from shuangsuiji.catalog import services as catalog
+        from shuangsuiji.catalog.models import Item
+
+        item_list = self.item_list
+        creates = [r for r in rows if r.status == "new"]
+        changes = []
+        if creates:
+            wanted = sum(1 for r in creates if not r.values.get("code"))
+            fresh = iter(catalog.next_item_codes(item_list, wanted)) if wanted else iter(())
+            seq = max((i.seq for i in self.items), default=0)
+            objs = []
+            for row in creates:
+                seq += 1
+                data = {k: v for k, v in row.values.items() if k in ITEM_IMPORT_FIELDS}
+                obj = Item(
+                    item_list=item_list, code=row.values.get("code") or next(fresh), seq=seq, **data
+                )
+                objs.append(obj)
+                self.items.append(obj)
+                self.by_code[obj.code] = obj
+            Item.objects.bulk_create(objs)
+            catalog.remember_codes(item_list, [o.code for o in objs])
+            changes.extend((Action.CREATE, o, None, audit.snapshot(o)) for o in objs)
+        for row in rows:
+            if row.status == "changed":
+                item = row.existing
+                before = audit.snapshot(item)
+                for k, v in row.values.items():
+                    if k in ITEM_IMPORT_FIELDS:
+                        setattr(item, k, v)
+                item.save()
+                changes.append((Action.UPDATE, item, before, audit.snapshot(item)))
+            elif row.status == "removed":
+                self.deleted.append(row.existing)
+        audit.record_many(self.user, changes, note=self.note, department=self.department)
+
+    def finish(self) -> None:
+        if self.apply and self.deleted:
+            from shuangsuiji.catalog import services as catalog
+
+            catalog.delete_items(
+                user=self.user, item_list=self.item_list, items=self.deleted, note=self.note
+            )
+
+
+IMPORTERS: dict[str, type[Importer]] = {
+    "targets": TargetImporter,
+    "inspectors": InspectorImporter,
+    "items": ItemImporter,
+}
+
+
+@dataclass
+class Outcome:
+    counts: Counts
+    sheet_name: str
+    where: str
+    report_written: bool
+    sample: list[dict]
+    error_count: int
+
+
+def _process(
+    batch: ImportBatch, *, user: User | None, apply: bool, valid_only: bool, report: Report
+) -> Outcome:
+    """Read, validate and compare every row (and with ``apply``, write). FileRejected propagates."""
+    schema = schemas.get_schema(batch.kind)
+    importer = IMPORTERS[batch.kind](batch=batch, user=user, apply=apply)
+    context = importer.context()
+    counts = Counts()
+    report_path = batch.file.parent / "errors.xlsx"
+    errors = ErrorReport(report_path)
+    with readers.open_table(
+        batch.file,
+        filename=batch.filename,
+        sheet_hint=schema.sheet_name,
+        is_header=schema.is_header,
+    ) as table:
+        header = schema.map_headers(table.headers, where=table.where)
+        clean = schema.cleaner(header, context)
+        key_heading = (
+            header.headings[schema.key]
+            if schema.key in header.headings
+            else schema.by_key[schema.key].heading
+        )
+        total = table.total_estimate
+        report(0, total, f"正在校验{table.where}")
+        seen: dict = {}
+        chunk: list[Row] = []
+        done = 0
+
+        def flush(chunk: list[Row]) -> None:
+            if chunk:
+                importer.classify(chunk)
+            good = []
+            for row in chunk:
+                if row.errors:
+                    counts.invalid += 1
+                    for heading, value, message in row.errors:
+                        errors.add(row.number, heading, value, message)
+                    continue
+                good.append(row)
+                setattr(counts, row.status, getattr(counts, row.status) + 1)
+            if apply and good and (valid_only or counts.invalid == 0):
+                importer.write(good)
+
+        for number, cells in table.rows:
+            counts.total += 1
+            values, row_errors = clean(cells)
+            key = importer.key(values)
+            if key is not None:
+                first = seen.get(key)
+                if first is None:
+                    seen[key] = number
+                else:
+                    row_errors.append(
+                        (
+                            key_heading,
+                            values.get(schema.key) or values.get("name"),
+                            f"与第 {first} 行重复",
+                        )
+                    )
+            if row_errors:
+                counts.invalid += 1
+                for heading, value, message in row_errors:
+                    errors.add(number, heading, value, message)
+                continue
+            chunk.append(Row(number, values))
+            if len(chunk) >= CHUNK:
+                flush(chunk)
+                chunk = []
+                done = counts.total
+                report(done, max(total, done), None)
+        flush(chunk)
+        if counts.total == 0:
+            raise FileRejected(f"{table.where}只有列标题，没有数据行")
+        if apply:
+            importer.finish()
+        counts.errors = errors.count
+        written = errors.close()
+        return Outcome(counts, table.sheet_name, table.where, written, errors.sample, errors.count)
+
+
+def _save_outcome(batch: ImportBatch, outcome: Outcome, **extra) -> None:
+    c = outcome.counts
+    batch.total, batch.new, batch.changed, batch.unchanged = c.total, c.new, c.changed, c.unchanged
+    batch.removed, batch.invalid, batch.error_count = c.removed, c.invalid, outcome.error_count
+    batch.sample_errors = outcome.sample
+    batch.sheet_name = outcome.sheet_name
+    report_file = batch.file.parent / "errors.xlsx"
+    batch.report_path = (
+        str(report_file.relative_to(settings.DATA_DIR)) if outcome.report_written else ""
+    )
+    for key, value in extra.items():
+        setattr(batch, key, value)
+    batch.save()
+
+
+def _reject(batch: ImportBatch, message: str) -> ImportBatch:
+    batch.status = Status.REJECTED
+    batch.message = message
+    batch.total = batch.new = batch.changed = batch.unchanged = batch.removed = batch.invalid = 0
+    batch.error_count = 0
+    batch.sample_errors = []
+    batch.report_path = ""
+    batch.save()
+    return batch
+
+
+def _summary(batch: ImportBatch, where: str) -> str:
+    return f"读取了{where}：共 {batch.total:,} 行，其中无效 {batch.invalid:,} 行。"
+
+
+def preview_batch(batch: ImportBatch, *, report: Report | None = None) -> ImportBatch:
+    """Validate every row and compare with the database; save counts and the error report.
+
+    Writes nothing to the directories. Safe to re-run. A file that cannot be read as a whole
+    ends ``rejected`` with the reason in ``batch.message``."""
+    report = report or _noop
+    batch.refresh_from_db()
+    if batch.status in (Status.APPLYING, Status.APPLIED):
+        raise TransferError("该批次已导入或正在导入，不能重新校验")
+    batch.status = Status.PREVIEWING
+    batch.message = ""
+    batch.save(update_fields=["status", "message"])
+    try:
+        outcome = _process(batch, user=batch.user, apply=False, valid_only=False, report=report)
+    except FileRejected as exc:
+        return _reject(batch, exc.message)
+    except Exception as exc:
+        batch.status = Status.FAILED
+        batch.message = f"校验时出错：{exc}"
+        batch.save(update_fields=["status", "message"])
+        raise
+    _save_outcome(batch, outcome, status=Status.PREVIEWED, previewed_at=timezone.now())
+    batch.message = _summary(batch, outcome.where)
+    batch.save(update_fields=["message"])
+    report(batch.total, batch.total, "校验完成", force=True)
+    return batch
+
+
+class _Refused(Exception):
+    def __init__(self, outcome: Outcome, message: str):
+        super().__init__(message)
+        self.outcome = outcome
+        self.message = message
+
+
+class _SideProgress:
+    """Progress from inside the apply transaction. On PostgreSQL it is written on a second
+    connection (autocommit), so the page sees it while the transaction is open; on SQLite a
+    second writer would wait for the transaction's lock, so nothing is written until the end."""
+
+    def __init__(self, job_id: int | None, interval: float = 0.5):
+        self.job_id = job_id
+        self.interval = interval
+        self._last = 0.0
+        self._conn = None
+        if job_id and connection.vendor == "postgresql":
+            from django.db import connections
+
+            self._conn = connections.create_connection("default")
+
+    def __call__(self, progress, total=None, message=None, force=False):
+        if self._conn is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < self.interval:
+            return
+        self._last = now
+        sets, params = ["progress = %s", "heartbeat_at = %s"], [progress, timezone.now()]
+        if total is not None:
+            sets.append("total = %s")
+            params.append(total)
+        if message is not None:
+            sets.append("message = %s")
+            params.append(message[:200])
+        with self._conn.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Job._meta.db_table} SET {', '.join(sets)} WHERE id = %s",
+                [*params, self.job_id],
+            )
+
+    def close(self):
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def apply_batch(
+    batch: ImportBatch, *, user: User, valid_only: bool = False, report: Report | None = None
+) -> ImportBatch:
+    """Re-validate and write the batch in one transaction (see the module docstring).
+
+    Default all-or-nothing: if any row is invalid nothing is written and the batch goes back to
+    ``previewed`` with the new counts and ``message`` saying why. ``valid_only`` writes the
+    valid rows. Applying an applied batch again does nothing."""
+    report = report or _noop
+    permissions.require_edit(user, batch.department)
+    batch.refresh_from_db()
+    if batch.status == Status.APPLIED:
+        return batch
+    if batch.status not in (Status.PREVIEWED, Status.APPLYING):
+        raise TransferError(f"该批次的状态是“{batch.get_status_display()}”，需要先完成校验才能导入")
+    if batch.invalid and not valid_only:
+        raise TransferError(
+            f"有 {batch.invalid:,} 行数据无效，按“全部或全不”的规则不能导入。请修改后重新上传，或选择“仅导入有效行”"
+        )
+    if batch.valid == 0:
+        raise TransferError("没有可以导入的有效行")
+    batch.status = Status.APPLYING
+    batch.valid_only = valid_only
+    batch.message = ""
+    batch.save(update_fields=["status", "valid_only", "message"])
+    report(0, batch.total, "正在导入（写入数据库）", force=True)
+    side = _SideProgress(batch.job_id)
+    try:
+        with transaction.atomic():
+            locked = (
+                ImportBatch.objects.select_for_update()
+                .select_related("department")
+                .get(pk=batch.pk)
+            )
+            if locked.status == Status.APPLIED:  # a re-run after another worker finished
+                return locked
+            outcome = _process(locked, user=user, apply=True, valid_only=valid_only, report=side)
+            counts = outcome.counts
+            if counts.invalid and not valid_only:
+                raise _Refused(
+                    outcome,
+                    f"导入时重新校验发现 {counts.invalid:,} 行无效（数据在校验后发生了变化），未导入任何数据。请查看错误报告",
+                )
+            if counts.valid == 0:
+                raise _Refused(outcome, "没有可以导入的有效行，未导入任何数据")
+            applied = counts.new + counts.changed + counts.removed
+            _save_outcome(
+                locked,
+                outcome,
+                status=Status.APPLIED,
+                applied_at=timezone.now(),
+                applied_by=user,
+                message=(
+                    f"已导入：新增 {counts.new:,}，修改 {counts.changed:,}，出库 {counts.removed:,}，"
+                    f"未变 {counts.unchanged:,}"
+                    + (f"，跳过无效行 {counts.invalid:,}" if counts.invalid else "")
+                ),
+            )
+            audit.record(
+                user,
+                Action.IMPORT,
+                locked,
+                after={
+                    "kind": locked.kind,
+                    "filename": locked.filename,
+                    "sha256": locked.sha256,
+                    "valid_only": valid_only,
+                    **counts.as_dict(),
+                    "applied": applied,
+                },
+                note=f"{locked.get_kind_display()}导入：{locked.filename}",
+                department=locked.department,
+            )
+            return locked
+    except _Refused as refused:
+        batch.refresh_from_db()
+        _save_outcome(batch, refused.outcome, status=Status.PREVIEWED, message=refused.message)
+        return batch
+    except FileRejected as exc:
+        batch.refresh_from_db()
+        return _reject(batch, exc.message)
+    except Exception as exc:
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=Status.FAILED, message=f"导入失败，未写入任何数据：{exc}"[:2000]
+        )
+        raise
+    finally:
+        side.close()
+
+
+# --- background jobs -------------------------------------------------------------------------------
+
+
+def enqueue_preview(batch: ImportBatch) -> Job:
+    job = jobs.enqueue(
+        "import.preview",
+        {"batch": batch.pk},
+        user=batch.user,
+        department=batch.department,
+        total=batch.total,
+    )
+    batch.job = job
+    batch.save(update_fields=["job"])
+    return job
+
+
+def enqueue_apply(batch: ImportBatch, valid_only: bool = False, *, user: User | None = None) -> Job:
+    """Queue the apply step; ``user`` (default: the uploader) is who the audit names."""
+    user = user or batch.user
+    permissions.require_edit(user, batch.department)
+    if batch.status != Status.PREVIEWED:
+        raise TransferError(f"该批次的状态是“{batch.get_status_display()}”，不能导入")
+    if batch.invalid and not valid_only:
+        raise TransferError(
+            f"有 {batch.invalid:,} 行数据无效，不能全部导入。请修改后重新上传，或选择“仅导入有效行”"
+        )
+    job = jobs.enqueue(
+        "import.apply",
+        {"batch": batch.pk, "valid_only": bool(valid_only), "user": user.pk},
+        user=user,
+        department=batch.department,
+        total=batch.total,
+    )
+    batch.job = job
+    batch.valid_only = bool(valid_only)
+    batch.save(update_fields=["job", "valid_only"])
+    return job
+
+
+# --- export ----------------------------------------------------------------------------------------
+
+_STATUS_SHORT = {
+    "active": "存续",
+    "suspended": "停业",
+    "deregistered": "注销",
+    "revoked": "吊销",
+    "cancelled": "撤销",
+    "moved_out": "迁出",
+}
+_KIND_LABEL = dict(Target.ObjectKind.choices)
+_PERSON_KIND_LABEL = dict(Inspector.Kind.choices)
+_GENDER_LABEL = dict(Inspector.Gender.choices)
+
+
+def _yes(value: bool) -> str:
+    return "是" if value else "否"
+
+
+def _joined(packed: str) -> str:
+    return "、".join(unpack(packed))
+
+
+def export_rows(*, user: User, kind: str, department: Department, params=None) -> Iterator[list]:
+    """The department's current rows (filtered by the list pages' GET ``params``), one list of
+    cells per row, in the schema's column order: what the import reads back unchanged."""
+    permissions.require_view(user, department)
+    params = dict(params or {})
+    if kind == "targets":
+        return _export_targets(user, department, params)
+    if kind == "inspectors":
+        return _export_inspectors(user, department, params)
+    if kind == "items":
+        return _export_items(user, department, params)
+    raise TransferError(f"未知的导出类型：{kind}")
+
+
+def _export_targets(user, department, params) -> Iterator[list]:
+    from shuangsuiji.directory.selectors import target_entries
+
+    qs = target_entries(user=user, params=params, department=department)
+    fields = (
+        "code", "name", "object_kind", "entity_type", "registration_authority", "legal_rep", "address",
+        "reg_status", "established", "business_scope", "region__code", "industry", "risk_class",
+        "abnormal", "serious_illegal", "complaints", "entry_tags",
+    )  # fmt: skip
+    for (code, name, kind, etype, authority, rep, address, status, established, scope, region, industry,
+         risk, abnormal, serious, complaints, tags) in qs.values_list(*fields).iterator(chunk_size=2000):  # fmt: skip
+        yield [
+            code, name, _KIND_LABEL.get(kind, kind), etype, authority, rep, address,
+            _STATUS_SHORT.get(status, status), established, scope, region or "", industry,
+            "" if risk == "U" else risk, _yes(abnormal), _yes(serious), complaints, _joined(tags or ""), "入库",
+        ]  # fmt: skip
+
+
+def _export_inspectors(user, department, params) -> Iterator[list]:
+    from shuangsuiji.directory.selectors import inspector_list
+
+    params = {**params, "department": department.code}
+    qs = inspector_list(user=user, params=params).filter(department=department)
+    personal = permissions.can_see_personal_data(user, department)
+    for p in qs.iterator(chunk_size=2000):
+        id_number = p.id_number if personal else permissions.mask_id_number(p.id_number)
+        phone = p.phone if personal else permissions.mask_phone(p.phone)
+        yield [
+            id_number, p.name, _GENDER_LABEL.get(p.gender, ""), phone, p.unit, p.division, p.level,
+            p.certificate_no, p.certificate_authority, p.certificate_valid_from, p.certificate_valid_to,
+            _joined(p.regions), _joined(p.specialities), _joined(p.tags), _PERSON_KIND_LABEL.get(p.kind, p.kind),
+            _yes(p.available), p.availability_note, "入库" if p.active else "出库",
+        ]  # fmt: skip
+
+
+def current_item_list(department: Department, params=None):
+    """The list an items export shows: ``params['list']`` if given (a version of this
+    department), else the draft, else the latest published version."""
+    from shuangsuiji.catalog.models import ItemList
+
+    lists = ItemList.objects.filter(department=department).order_by("-version")
+    if params and params.get("list"):
+        value = params["list"]
+        value = value[-1] if isinstance(value, list | tuple) else value
+        try:
+            return lists.get(pk=int(value))
+        except (ItemList.DoesNotExist, ValueError, TypeError):
+            raise TransferError("没有这个版本的清单") from None
+    return (
+        lists.filter(status=ItemList.Status.DRAFT).first()
+        or lists.filter(status=ItemList.Status.PUBLISHED).first()
+    )
+
+
+def _export_items(user, department, params) -> Iterator[list]:
+    from shuangsuiji.catalog.models import Item
+
+    item_list = current_item_list(department, params)
+    if item_list is None:
+        return
+    type_label = dict(Item.ItemType.choices)
+    for i in item_list.items.order_by("seq", "code"):
+        yield [
+            i.code, i.category, i.name, i.target_type, type_label.get(i.item_type, i.item_type), i.methods,
+            i.subject, i.frequency, i.content, i.basis, i.item_class, "入库",
+        ]  # fmt: skip
+
+
+def _cell(value):
+    return "" if value is None else value
+
+
+def write_export(path_or_buffer, kind: str, rows: Iterable[list], fmt: str = "xlsx") -> int:
+    """Write ``rows`` (from :func:`export_rows`) under the import's headings; returns the row count.
+
+    ``fmt`` ``xlsx`` (xlsxwriter, constant memory; code columns as text so Excel keeps every
+    digit) or ``csv`` (UTF-8 with BOM, which Excel opens correctly)."""
+    schema = schemas.get_schema(kind)
+    columns = schema.export_columns
+    if fmt == "csv":
+        own = isinstance(path_or_buffer, str | os.PathLike)
+        raw = open(path_or_buffer, "wb") if own else path_or_buffer  # noqa: SIM115
+        try:
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="", write_through=True)
+            writer = csv.writer(text)
+            writer.writerow([c.heading for c in columns])
+            n = 0
+            for row in rows:
+                writer.writerow(
+                    [v.isoformat() if isinstance(v, datetime.date) else _cell(v) for v in row]
+                )
+                n += 1
+            text.flush()
+            text.detach()
+        finally:
+            if own:
+                raw.close()
+        return n
+    if fmt != "xlsx":
+        raise TransferError(f"不支持的导出格式：{fmt}")
+    import xlsxwriter
+
+    target = (
+        str(path_or_buffer) if isinstance(path_or_buffer, str | os.PathLike) else path_or_buffer
+    )
+    workbook = xlsxwriter.Workbook(
+        target,
+        {
+            "constant_memory": True,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
+    head = workbook.add_format(
+        {"bold": True, "bg_color": "#DDEBF7", "text_wrap": True, "valign": "vcenter"}
+    )
+    text_fmt = workbook.add_format({"num_format": "@"})
+    date_fmt = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    sheet = workbook.add_worksheet(schema.sheet_name)
+    for i, c in enumerate(columns):
+        sheet.set_column(i, i, c.width, text_fmt if c.text else None)
+    sheet.freeze_panes(1, 0)
+    for i, c in enumerate(columns):
+        sheet.write_string(0, i, c.heading, head)
+    n = 0
+    for n, row in enumerate(rows, start=1):
+        for i, value in enumerate(row):
+            if value is None or value == "":
+                continue
+            if isinstance(value, str):
+                sheet.write_string(n, i, value, text_fmt if columns[i].text else None)
+            elif isinstance(value, bool):
+                sheet.write_string(n, i, _yes(value))
+            elif isinstance(value, datetime.date):
+                sheet.write_datetime(
+                    n, i, datetime.datetime.combine(value, datetime.time()), date_fmt
+                )
+            else:
+                sheet.write_number(n, i, value)
+    workbook.close()
+    return n
+
+
+def export_filename(kind: str, department: Department, fmt: str = "xlsx") -> str:
+    title = schemas.get_schema(kind).title
+    return f"{department.name}{title}_{timezone.localdate():%Y%m%d}.{fmt}"
+
+
+def write_template(kind: str, out=None) -> bytes | None:
+    """The blank template (.xlsx): the data sheet with the headings (code columns formatted as
+    text, drop-downs for the choice columns) and a sheet 填写说明 explaining every column, its
+    allowed values and an example row. Written to ``out`` (a binary file) if given, else returned."""
+    import xlsxwriter
+
+    schema = schemas.get_schema(kind)
+    columns = schema.export_columns
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    head = workbook.add_format(
+        {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"}
+    )
+    required = workbook.add_format(
+        {"bold": True, "bg_color": "#FCE4D6", "border": 1, "text_wrap": True, "valign": "vcenter"}
+    )
+    text_fmt = workbook.add_format({"num_format": "@"})
+    wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
+    sheet = workbook.add_worksheet(schema.sheet_name)
+    for i, c in enumerate(columns):
+        sheet.set_column(i, i, c.width, text_fmt if c.text else None)
+        sheet.write_string(0, i, c.heading, required if c.required else head)
+        comment = c.help or c.allowed
+        if comment:
+            sheet.write_comment(
+                0,
+                i,
+                f"{'必填。' if c.required else ''}{comment}"[:1000],
+                {"x_scale": 2, "y_scale": 1.5},
+            )
+        if c.choices:
+            sheet.data_validation(
+                1, i, 10000, i,
+                {"validate": "list", "source": list(c.choices), "error_type": "warning",
+                 "error_message": f"可填：{c.allowed or '、'.join(c.choices)}"},
+            )  # fmt: skip
+    sheet.set_row(0, 32)
+    sheet.freeze_panes(1, 0)
+
+    notes = workbook.add_worksheet("填写说明")
+    notes.set_column(0, 0, 24)
+    notes.set_column(1, 1, 8)
+    notes.set_column(2, 2, 40)
+    notes.set_column(3, 3, 60)
+    notes.set_column(4, 4, 28)
+    notes.write_string(
+        0,
+        0,
+        f"{schema.title}导入模板 填写说明",
+        workbook.add_format({"bold": True, "font_size": 14}),
+    )
+    notes.write_string(
+        1, 0,
+        f"请在第一个工作表“{schema.sheet_name}”中从第2行起填写，每行一条；不要修改列标题，不要使用公式和合并单元格。"
+        "可以删去不需要的非必填列：缺少的列在导入时保持原值不变，留空的单元格表示清空（或取默认值）。",
+        wrap,
+    )  # fmt: skip
+    for i, title in enumerate(("列标题", "必填", "可填的值", "说明", "示例")):
+        notes.write_string(3, i, title, head)
+    for r, c in enumerate(columns, start=4):
+        notes.write_string(r, 0, c.heading)
+        notes.write_string(r, 1, "必填" if c.required else "")
+        notes.write_string(r, 2, c.allowed, wrap)
+        notes.write_string(r, 3, c.help, wrap)
+        notes.write_string(r, 4, c.example)
+    example_row = len(columns) + 6
+    notes.write_string(
+        example_row, 0, "示例行（仅供参考，不会被导入）：", workbook.add_format({"bold": True})
+    )
+    for i, c in enumerate(columns):
+        notes.write_string(example_row + 1, i, c.heading, head)
+        notes.write_string(example_row + 2, i, c.example)
+    workbook.close()
+    if out is not None:
+        out.write(buffer.getvalue())
+        return None
+    return buffer.getvalue()
+
+
+def template_filename(kind: str) -> str:
+    return f"{schemas.get_schema(kind).title}导入模板.xlsx"
