@@ -69,14 +69,25 @@ class Target(models.Model):
     registration_authority = models.CharField("登记机关", max_length=100, blank=True)
     legal_rep = models.CharField("法定代表人/负责人", max_length=100, blank=True)
     address = models.CharField("住所", max_length=300, blank=True)
-    reg_status = models.CharField("登记状态", max_length=12, choices=RegStatus.choices, default=RegStatus.ACTIVE)
+    reg_status = models.CharField(
+        "登记状态", max_length=12, choices=RegStatus.choices, default=RegStatus.ACTIVE
+    )
     established = models.DateField("成立日期", null=True, blank=True)
     business_scope = models.TextField("经营范围", blank=True)
     region = models.ForeignKey(
-        Jurisdiction, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="所属区域"
+        Jurisdiction,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="所属区域",
     )
-    industry = models.CharField("国民经济行业代码", max_length=5, blank=True, help_text="GB/T 4754，如 F5211 或门类字母 F")
-    risk_class = models.CharField("信用风险分类", max_length=1, choices=RiskClass.choices, default=RiskClass.U)
+    industry = models.CharField(
+        "国民经济行业代码", max_length=5, blank=True, help_text="GB/T 4754，如 F5211 或门类字母 F"
+    )
+    risk_class = models.CharField(
+        "信用风险分类", max_length=1, choices=RiskClass.choices, default=RiskClass.U
+    )
     abnormal = models.BooleanField("列入经营异常名录", default=False)
     serious_illegal = models.BooleanField("列入严重违法失信名单", default=False)
     complaints = models.PositiveIntegerField("投诉举报次数", default=0)
@@ -85,7 +96,9 @@ class Target(models.Model):
 
     class Meta:
         ordering = ["code"]
-        constraints = [models.UniqueConstraint(fields=["jurisdiction", "code"], name="target_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["jurisdiction", "code"], name="target_code_unique")
+        ]
         indexes = [
             models.Index(fields=["jurisdiction", "region", "risk_class"]),
             models.Index(fields=["name"]),
@@ -100,15 +113,22 @@ class Target(models.Model):
 class DirectoryEntry(models.Model):
     """A target in a department's directory (入库), with the department's own tags (子库)."""
 
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="directory_entries")
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="directory_entries"
+    )
     target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="entries")
     tags = models.CharField("标签", max_length=500, blank=True)
     active = models.BooleanField("在库", default=True)
     added_at = models.DateTimeField("入库时间", auto_now_add=True)
     removed_at = models.DateTimeField("出库时间", null=True, blank=True)
+    removed_reason = models.CharField("出库原因", max_length=200, blank=True)
+    # Carried by the edit forms so that a stale form is refused instead of overwriting.
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["department", "target"], name="directory_entry_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["department", "target"], name="directory_entry_unique")
+        ]
         indexes = [models.Index(fields=["department", "active"])]
         verbose_name = "名录库条目"
         verbose_name_plural = "名录库条目"
