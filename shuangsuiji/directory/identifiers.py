@@ -73,8 +73,11 @@ def normalize(text) -> str:
     half-width and upper-case."""
     if text is None:
         return ""
+    text = str(text)
+    if text.isascii() and text.isalnum():  # the common case, fast
+        return text.upper()
     out = []
-    for ch in str(text):
+    for ch in text:
         if ch.isspace() or ch in _INVISIBLE:
             continue
         code = ord(ch)
