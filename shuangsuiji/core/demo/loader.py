@@ -187,33 +187,32 @@ def _fast_insert(model, rows: list[dict]) -> None:
         return
     now = timezone.now()
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    defaults, convert = {}, []
+    defaults, converters = {}, {}
     for f in fields:
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
             defaults[f.attname] = now
         else:
             defaults[f.attname] = f.get_default()
         if isinstance(f, models.DateField):  # incl. DateTimeField: needs the backend's format
-            convert.append(f)
+            converters[f.attname] = f
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(model._meta.db_table),
-        ", ".join(quote(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)),
+    head = "INSERT INTO {} ({}) VALUES ".format(
+        quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
     )
-    converters = {f.attname: f for f in convert}
+    one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params = []
     for row in rows:
         values = []
         for f in fields:
             value = row.get(f.attname, defaults[f.attname])
-            if f.attname in converters and value is not None:
-                value = f.get_db_prep_save(value, connection)
+            if value is not None and f.attname in converters:
+                value = converters[f.attname].get_db_prep_save(value, connection)
             values.append(value)
         params.append(values)
+    # executemany: a loop in C for sqlite3, a pipeline of prepared rows for psycopg 3.
     with connection.cursor() as cursor:
         for start in range(0, len(params), BATCH):
-            cursor.executemany(sql, params[start : start + BATCH])
+            cursor.executemany(head + one_row, params[start : start + BATCH])
 
 
 def _targets(prefecture, counties, departments, n: int, added: Counter, progress: Progress) -> None:
