@@ -4,7 +4,7 @@ Views stay thin: they resolve the department and the user's rights, then call th
 :mod:`shuangsuiji.transfer.services`. Who may do what:
 
 - see a batch: the administrators/heads of its department, and the office and auditors (read-only);
-  anyone else gets 404 for another department's batch, 403 for their own department's;
+  anyone else is refused (403; 404 for a batch of another jurisdiction);
 - upload and apply: :func:`permissions.can_edit_department` of the target department only (the
   office does not write a department's private data);
 - export: whoever may view the department's directories (personal data masked by the engine).
@@ -15,6 +15,7 @@ import tempfile
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
@@ -74,16 +75,21 @@ def _department_from_code(user, code: str) -> Department:
 
 
 def _get_batch(user, pk: int) -> ImportBatch:
-    """The batch if the user may see it: 404 for another department's, 403 for an inspector's own."""
+    """The batch if the user may see it: 404 outside the user's jurisdiction; within it, 403
+    (the Chinese refusal page) for another department's batch or an inspector."""
     batch = get_object_or_404(
-        ImportBatch.objects.select_related("department", "job", "user"),
-        pk=pk,
-        department__in=permissions.visible_departments(user),
+        ImportBatch.objects.select_related("department", "job", "user"), pk=pk
     )
-    permissions.require(
-        _may_see_batches(user, batch.department),
-        "只有本部门管理员、负责人和联席会议办公室可以查看导入批次。",
-    )
+    if (
+        not user.is_superuser
+        and user.jurisdiction_id
+        and batch.department.jurisdiction_id != user.jurisdiction_id
+    ):
+        raise Http404("没有这个导入批次。")
+    if not _may_see_batches(user, batch.department):
+        if user.department_id != batch.department_id:
+            raise PermissionDenied("这是其他部门的导入批次，只能查看本部门的导入批次。")
+        raise PermissionDenied("只有本部门管理员、负责人和联席会议办公室可以查看导入批次。")
     return batch
 
 

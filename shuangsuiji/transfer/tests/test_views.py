@@ -220,7 +220,7 @@ def test_post_to_another_department_is_refused_and_stores_nothing(org):
         ("scjgj_head", 200),
         ("office", 200),
         ("auditor", 200),
-        ("gaj_admin", 404),  # another department's batch: not even its existence
+        ("gaj_admin", 403),  # another department's batch
         ("inspector", 403),
     ],
 )
@@ -233,10 +233,33 @@ def test_batch_page_permissions(org, role, status):
     if status == 200:
         can_apply = role in ("scjgj_admin", "scjgj_head")
         assert ("仅导入有效行" in text(response)) == can_apply
+    else:
+        assert "无权访问" in text(response)
+
+
+def test_batch_of_another_jurisdiction_is_not_found(org):
+    from shuangsuiji.core.models import Department, Jurisdiction, User
+
+    other = Jurisdiction.objects.create(code="652900", name="阿克苏地区", level="prefecture")
+    department = Department.objects.create(
+        jurisdiction=other, code="SCJGJ", name="阿克苏地区市场监督管理局"
+    )
+    users = [
+        User.objects.create_user(
+            username=f"aks_{role}", role=role, jurisdiction=other, department=department
+        )
+        for role in (User.Role.DEPT_ADMIN, User.Role.OFFICE)
+    ]
+    batch = previewed_batch(org, good_rows(1))
+    for user in users:
+        assert org.client(user).get(reverse("transfer:batch", args=[batch.pk])).status_code == 404
+        assert reverse("transfer:batch", args=[batch.pk]) not in text(
+            org.client(user).get(reverse("transfer:imports"))
+        )
 
 
 @pytest.mark.parametrize(
-    "role, status", [("office", 403), ("auditor", 403), ("gaj_admin", 404), ("inspector", 403)]
+    "role, status", [("office", 403), ("auditor", 403), ("gaj_admin", 403), ("inspector", 403)]
 )
 def test_apply_refused_to_others(org, role, status):
     batch = previewed_batch(org, good_rows(2))
@@ -359,7 +382,7 @@ def test_progress_endpoint(org):
     jobs.run_pending()
     response = client.get(url, headers={"HX-Request": "true"})
     assert response["HX-Refresh"] == "true"
-    assert org.client(org.gaj_admin).get(url, headers={"HX-Request": "true"}).status_code == 404
+    assert org.client(org.gaj_admin).get(url, headers={"HX-Request": "true"}).status_code == 403
 
 
 def _formula_file() -> bytes:
