@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
+from math import isqrt
+from operator import itemgetter
 
 PROTOCOL = "ssj-draw/1"
 SEALED = "*"  # the label of every line when strata are sealed (§1.2)
@@ -93,44 +96,75 @@ def _check(problem: str | None) -> None:
 # --- §1.2 canonical files ------------------------------------------------------------------------
 
 
+# Sorting on the ID alone is the file order (IDs are unique, which is checked after sorting) and
+# twice as fast as comparing whole tuples.
+_BY_ID = itemgetter(0)
+
+
 def population_file(rows: Iterable[tuple[str, str]], *, sealed: bool) -> bytes:
     """``ID<TAB>LABEL<LF>`` sorted by ID; ``rows`` are (ID, true stratum) in any order."""
-    rows = sorted(rows)
+    rows = sorted(rows, key=_BY_ID)
     _check_rows(rows)
+    return _population_bytes(rows, sealed)
+
+
+def _population_bytes(rows: Sequence[tuple[str, str]], sealed: bool) -> bytes:
     if sealed:
-        return "".join(f"{i}\t*\n" for i, _ in rows).encode()
-    return "".join(f"{i}\t{s}\n" for i, s in rows).encode()
+        return _encode("".join(f"{i}\t*\n" for i, _ in rows))
+    return _encode("".join(f"{i}\t{s}\n" for i, s in rows))
 
 
 def excluded_file(rows: Iterable[tuple[str, str, str]], *, sealed: bool) -> bytes:
     """``ID<TAB>LABEL<TAB>REASON<LF>`` sorted by ID; ``rows`` are (ID, true stratum, reason)."""
-    rows = sorted(rows)
+    rows = sorted(rows, key=_BY_ID)
     _check_rows(rows)
     for row in rows:
         if not isinstance(row[2], str) or not REASON.fullmatch(row[2]):
             raise ProtocolError(f"排除原因 {row[2]!r} 不符合 [a-z0-9-]+ (REASON)")
     if sealed:
-        return "".join(f"{i}\t*\t{r}\n" for i, _, r in rows).encode()
-    return "".join(f"{i}\t{s}\t{r}\n" for i, s, r in rows).encode()
+        return _encode("".join(f"{i}\t*\t{r}\n" for i, _, r in rows))
+    return _encode("".join(f"{i}\t{s}\t{r}\n" for i, s, r in rows))
 
 
 def strata_file(rows: Iterable[tuple[str, str]], *, salt: str) -> bytes:
     """The sealed strata file: the salt line, then ``ID<TAB>STRATUM<LF>`` in population order."""
     if not isinstance(salt, str) or not HEX64.fullmatch(salt):
         raise ProtocolError("salt 必须是 64 个小写十六进制字符 (salt)")
-    rows = sorted(rows)
+    rows = sorted(rows, key=_BY_ID)
     _check_rows(rows)
-    return (f"salt\t{salt}\n" + "".join(f"{i}\t{s}\n" for i, s in rows)).encode()
+    return _strata_bytes(rows, salt)
+
+
+def _strata_bytes(rows: Sequence[tuple[str, str]], salt: str) -> bytes:
+    return _encode(f"salt\t{salt}\n" + "".join(f"{i}\t{s}\n" for i, s in rows))
 
 
 def _check_rows(rows: Sequence[tuple]) -> None:
+    """IDs valid and unique (``rows`` sorted), labels valid (each distinct label checked once)."""
+    labels = set()
     previous = None
     for row in rows:
-        _check(id_problem(row[0]))
-        _check(label_problem(row[1]))
-        if row[0] == previous:
-            raise ProtocolError(f"ID {row[0]} 重复 (duplicate ID)")
-        previous = row[0]
+        candidate = row[0]
+        if (
+            not isinstance(candidate, str)
+            or not candidate
+            or "\t" in candidate
+            or "\n" in candidate
+        ):
+            _check(id_problem(candidate))
+        if candidate == previous:
+            raise ProtocolError(f"ID {candidate} 重复 (duplicate ID)")
+        previous = candidate
+        labels.add(row[1])
+    for label in labels:
+        _check(label_problem(label))
+
+
+def _encode(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ProtocolError("文件内容不是有效的 UTF-8 文本 (ID or label not encodable)") from exc
 
 
 # --- §1.3 allocation -----------------------------------------------------------------------------
@@ -360,54 +394,122 @@ def score(seed: bytes, candidate_id: str) -> bytes:
     return hashlib.sha256(seed + candidate_id.encode("utf-8")).digest()
 
 
-class _Worst:
-    """Heap item ordered in reverse, so that ``heapq``'s min-heap keeps the worst kept candidate
-    (largest score, then largest ID) on top."""
+class _Reversed:
+    """An ID that sorts in reverse, for the heap's tie-break on equal scores (a SHA-256
+    collision, so never in practice, but the rule is the rule)."""
 
-    __slots__ = ("score", "id")
+    __slots__ = ("id",)
 
-    def __init__(self, score: bytes, candidate_id: str) -> None:
-        self.score = score
+    def __init__(self, candidate_id: bytes) -> None:
         self.id = candidate_id
 
-    def __lt__(self, other: _Worst) -> bool:
-        return (self.score, self.id) > (other.score, other.id)
+    def __lt__(self, other: _Reversed) -> bool:
+        return self.id > other.id
+
+    def __gt__(self, other: _Reversed) -> bool:
+        return self.id < other.id
 
 
 _ABOVE_ALL = b"\xff" * 33  # compares above every 32-byte score
 
 
 def bottom_k(
-    seed: bytes, rows: Iterable[tuple[str, str]], k: Mapping[str, int]
+    seed: bytes,
+    rows: Iterable[tuple[str, str]],
+    k: Mapping[str, int],
+    counts: Mapping[str, int] | None = None,
 ) -> dict[str, list[tuple[bytes, str]]]:
     """The ``k[s]`` candidates of each stratum with the smallest (score, ID), ascending.
 
-    ``rows`` is any iterable of (ID, stratum) in any order, read once: a database cursor or a file
-    works. Each stratum keeps a bounded max-heap; a candidate is hashed from a copied
-    ``sha256(seed)`` prefix and touches the heap only when its score is at most the worst kept one,
-    which is rare after the first ``k`` rows. The result is exactly the sort-and-cut of §1.5.
-    Strata missing from ``k`` give nothing.
+    ``rows``: (ID, stratum) in any order. Strata missing from ``k`` give nothing. With ``counts``
+    (n per stratum) and re-iterable ``rows``, the threshold shortcut of §1.5 is used; otherwise
+    one pass with a bounded heap per stratum, so a one-shot iterator (a cursor) works too.
+    Both give exactly the sort-and-cut of §1.5.
     """
-    base = hashlib.sha256(seed)
-    heaps: dict[str, list[_Worst]] = {s: [] for s, n in k.items() if n > 0}
-    # Per stratum: the score a candidate must not exceed to be looked at (b"" rejects everything).
-    cutoff = {s: (_ABOVE_ALL if n > 0 else b"") for s, n in k.items()}
+    encoded = ((i.encode("utf-8"), s) for i, s in rows)
+    if counts is not None and iter(rows) is not rows:
+        chosen = bottom_k_bytes(seed, lambda: ((i.encode(), s) for i, s in rows), k, counts)
+    else:
+        chosen = bottom_k_bytes(seed, lambda: encoded, k)
+    return {s: [(sc, i.decode("utf-8")) for sc, i in pairs] for s, pairs in chosen.items()}
+
+
+def bottom_k_bytes(
+    seed: bytes,
+    rows: Callable[[], Iterable[tuple[bytes, object]]],
+    k: Mapping[object, int],
+    counts: Mapping[object, int] | None = None,
+) -> dict[object, list[tuple[bytes, bytes]]]:
+    """:func:`bottom_k` on UTF-8 encoded IDs; ``rows()`` returns a fresh iterable of rows.
+
+    With ``counts``: keep the candidates whose first 8 score bytes fall below a threshold set a
+    little above ``k/n`` (about six standard deviations of margin), sort those and cut; only when
+    fewer than ``k`` survive (probability ~1e-9) fall back to the heap pass over all rows. Without
+    ``counts``: one pass, a heap per stratum holding the worst kept candidate on top; a row
+    touches the heap only if its score is at most that worst one.
+    """
+    if counts is not None:
+        chosen = _threshold_pass(seed, rows(), k, counts)
+        if chosen is not None:
+            return chosen
+    return _heap_pass(seed, rows(), k)
+
+
+def _threshold_pass(seed, rows, k, counts) -> dict | None:
+    limit: dict[object, bytes] = {}
+    for s, n in k.items():
+        if n <= 0:
+            limit[s] = b""  # nothing passes
+            continue
+        expected = n + 6 * isqrt(n) + 16
+        size = counts.get(s, 0)
+        limit[s] = (
+            _ABOVE_ALL if expected >= size else (-(-(expected << 64) // size)).to_bytes(8, "big")
+        )
+    kept: dict[object, list[tuple[bytes, bytes]]] = {s: [] for s, n in k.items() if n > 0}
+    copy, limit_of = hashlib.sha256(seed).copy, limit.get
     for candidate_id, stratum in rows:
-        h = base.copy()
-        h.update(candidate_id.encode("utf-8"))
+        h = copy()
+        h.update(candidate_id)
         digest = h.digest()
-        limit = cutoff.get(stratum, b"")
-        if digest > limit:
+        # An 8-byte limit: a 32-byte digest is below it exactly when its first 8 bytes are.
+        if digest < limit_of(stratum, b""):
+            kept[stratum].append((digest, candidate_id))
+    result = {}
+    for s, pairs in kept.items():
+        if len(pairs) < k[s]:
+            return None
+        pairs.sort()
+        result[s] = pairs[: k[s]]
+    return result
+
+
+def _heap_pass(seed, rows, k) -> dict:
+    heaps: dict[object, list] = {s: [] for s, n in k.items() if n > 0}
+    cutoff = {s: (_ABOVE_ALL if n > 0 else b"") for s, n in k.items()}
+    copy, cutoff_of = hashlib.sha256(seed).copy, cutoff.get
+    for candidate_id, stratum in rows:
+        h = copy()
+        h.update(candidate_id)
+        digest = h.digest()
+        if digest > cutoff_of(stratum, b""):
             continue
         heap = heaps[stratum]
+        # Negated integer scores make heapq's min-heap keep the largest score on top, compared
+        # in C; _Reversed breaks exact ties by ID, largest on top.
+        item = (-int.from_bytes(digest, "big"), _Reversed(candidate_id))
         if len(heap) < k[stratum]:
-            heapq.heappush(heap, _Worst(digest, candidate_id))
-            if len(heap) == k[stratum]:
-                cutoff[stratum] = heap[0].score
-        elif (digest, candidate_id) < (heap[0].score, heap[0].id):
-            heapq.heapreplace(heap, _Worst(digest, candidate_id))
-            cutoff[stratum] = heap[0].score
-    return {s: sorted((w.score, w.id) for w in heap) for s, heap in heaps.items()}
+            heapq.heappush(heap, item)
+        elif item > heap[0]:
+            heapq.heapreplace(heap, item)
+        else:
+            continue
+        if len(heap) == k[stratum]:
+            cutoff[stratum] = (-heap[0][0]).to_bytes(32, "big")
+    return {
+        s: sorted(((-neg).to_bytes(32, "big"), r.id) for neg, r in heap)
+        for s, heap in heaps.items()
+    }
 
 
 def merge_bottom_k(
@@ -501,17 +603,21 @@ def freeze(
     the files carry ``*`` and ``salt`` (64 hex characters from a CSPRNG) makes the strata file.
     """
     _check_task(task, draw)
-    rows = sorted(population)
-    excluded = sorted(excluded)
-    population_bytes = population_file(rows, sealed=sealed)
+    rows = sorted(population, key=_BY_ID)
+    _check_rows(rows)
+    excluded = sorted(excluded, key=_BY_ID)
+    population_bytes = _population_bytes(rows, sealed)
     excluded_bytes = excluded_file(excluded, sealed=sealed)
-    both = {i for i, _ in rows}.intersection(i for i, _, _ in excluded)
+    excluded_ids = {i for i, _, _ in excluded}
+    both = [i for i, _ in rows if i in excluded_ids] if excluded_ids else []
     if both:
-        raise ProtocolError(f"ID 既在总体中又被排除 (both in population and excluded): {min(both)}")
+        raise ProtocolError(f"ID 既在总体中又被排除 (both in population and excluded): {both[0]}")
     if sealed:
         if salt is None:
             raise ProtocolError("密封分层需要 salt (sealed strata need a salt)")
-        strata_bytes = strata_file(rows, salt=salt)
+        if not isinstance(salt, str) or not HEX64.fullmatch(salt):
+            raise ProtocolError("salt 必须是 64 个小写十六进制字符 (salt)")
+        strata_bytes = _strata_bytes(rows, salt)
     else:
         strata_bytes = None
     if isinstance(allocation, str):
@@ -545,7 +651,7 @@ def perform(frozen: Frozen, entropy: Mapping[str, str]) -> Result:
         entropy=entropy,
     )
     seed = seed_of(statement)
-    chosen = bottom_k(seed, frozen.rows, frozen.k)
+    chosen = bottom_k(seed, frozen.rows, frozen.k, frozen.counts)
     selected = published_order(chosen, sealed=frozen.sealed)
     return Result(frozen, entropy, statement, seed, selected)
 
@@ -722,33 +828,47 @@ def dumps(document: object) -> bytes:
 
     UTF-8, no insignificant whitespace, object keys sorted by their UTF-16 code units, strings
     escaped only where JSON requires it (non-ASCII characters as they are). Documents hold only
-    strings, integers, null, lists and objects, so JCS's number rules reduce to plain integers.
-    Verification never depends on this choice: hashes are taken over the exact published bytes.
+    strings, integers, null, booleans, lists and objects, so JCS's number rules reduce to plain
+    integers. Verification never depends on this choice: hashes are taken over the exact bytes.
     """
-    return _jcs(document).encode("utf-8")
+    if _check_jcs_types(document):
+        # No key outside the BMP: UTF-16 order is code point order, and the standard encoder's
+        # output with these options is exactly JCS for these types (and runs in C).
+        text = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    else:
+        text = _jcs(document)
+    return text.encode("utf-8")
+
+
+def _check_jcs_types(value: object) -> bool:
+    """Raise on a value JCS documents here may not hold; False if a key is outside the BMP."""
+    bmp = True
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise ProtocolError(f"JSON 对象的键必须是文本：{key!r}")
+                if bmp and max(key, default="\0") > "\uffff":
+                    bmp = False
+                stack.append(item)
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+        elif type(value) is int:
+            if abs(value) > 2**53 - 1:  # beyond what every JSON reader keeps exact
+                raise ProtocolError(f"整数 {value} 超出 JSON 安全范围")
+        elif not (value is None or isinstance(value, str | bool)):
+            raise ProtocolError(
+                f"文档中不能有 {type(value).__name__} 类型的值（只用文本、整数、布尔值、null）"
+            )
+    return bmp
 
 
 def _jcs(value: object) -> str:
-    import json
-
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if type(value) is int:
-        if abs(value) > 2**53 - 1:  # beyond what every JSON reader keeps exact
-            raise ProtocolError(f"整数 {value} 超出 JSON 安全范围")
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_jcs(v) for v in value) + "]"
     if isinstance(value, dict):
-        for key in value:
-            if not isinstance(key, str):
-                raise ProtocolError(f"JSON 对象的键必须是文本：{key!r}")
         keys = sorted(value, key=lambda k: k.encode("utf-16-be"))
         return "{" + ",".join(f"{_jcs(k)}:{_jcs(value[k])}" for k in keys) + "}"
-    raise ProtocolError(f"文档中不能有 {type(value).__name__} 类型的值（只用文本、整数、null）")
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_jcs(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)

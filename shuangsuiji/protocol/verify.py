@@ -14,8 +14,11 @@ Command line: ``python -m shuangsuiji.protocol verify …`` and ``… verify-ass
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import re
 import sys
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +54,8 @@ ASSIGN_ANNOUNCEMENT_KEYS = (
 )  # fmt: skip
 DRAW_FOR_ASSIGN_KEYS = ("protocol", "stage", "task", "draw", "seed", "selected")
 
+# A whole canonical TSV file of 2 or 3 fields per line, each line ending in LF.
+_TSV = {n: re.compile(rb"(?:[^\t\n]*(?:\t[^\t\n]*){%d}\n)*" % (n - 1)) for n in (2, 3)}
 SHOWN_PER_GROUP = 10  # problems of one kind listed before "… and N more"
 
 
@@ -172,6 +177,10 @@ def _require_items(doc: dict, key: str, keys: Sequence[str], what: str) -> None:
     for index, item in value.items() if isinstance(value, dict) else enumerate(value):
         if isinstance(item, dict):
             require_keys(item, keys, f"{what} 的 {key}[{index!r}]")
+
+
+def _tsv(fields: list[bytes]) -> str:
+    return b"\t".join(fields).decode("utf-8")
 
 
 def _show(value: object) -> str:
@@ -399,7 +408,7 @@ def verify(
     """Every check of DRAW-PROTOCOL.md §1.6 "Verification" (items 1–4)."""
     report = Report("ssj-draw/1 核验 (verify)")
     release = announcement = None
-    texts: dict[str, str] = {}
+    files: dict[str, bytes] = {}
 
     def attempt(fn: Callable[[], object]) -> object:
         try:
@@ -428,34 +437,33 @@ def verify(
         ("excluded", excluded_bytes),
         ("strata", strata_bytes),
     ):
-        if data is not None:
-            text = attempt(lambda data=data, name=name: decode(data, f"{name} 文件"))
-            if text is not None:
-                texts[name] = text
+        # Only checked to be UTF-8 here; the checks work on the bytes (IDs sort by bytes).
+        if data is not None and attempt(lambda d=data, n=name: decode(d, f"{n} 文件")) is not None:
+            files[name] = data
     if report.unreadable:
         return report
-    _DrawCheck(report, release, texts, announcement, announcement_bytes, strata_bytes).run()
+    _DrawCheck(report, release, files, announcement, announcement_bytes).run()
     return report
 
 
 class _DrawCheck(_Checks):
-    def __init__(self, report, release, texts, announcement, announcement_bytes, strata_bytes):
+    def __init__(self, report, release, files, announcement, announcement_bytes):
         self.report = report
         self.rel = release
-        self.texts = texts
+        self.files = files
         self.ann = announcement
         self.ann_bytes = announcement_bytes
-        self.strata_bytes = strata_bytes
         self.sealed = release.get("strata_mode") == "sealed"
-        self.ids: list[str] = []
-        self.labels: list[str] = []
+        self.ids: list[bytes] = []  # the population file's IDs, in file order (UTF-8)
+        self.labels: list[bytes] = []
+        self.ids_sorted = True
 
     def run(self) -> None:
         rel = self.rel
         if isinstance(rel.get("task"), str) and type(rel.get("draw")) is int:
             self.report.title += f" — 任务 {rel['task']} 第 {rel['draw']} 次抽取"
         self.header()
-        self.files()
+        self.check_files()
         entropy, seed = self.statement(
             rel["seed_statement"],
             "seed_statement",
@@ -514,147 +522,152 @@ class _DrawCheck(_Checks):
         ]
 
     # check 1: files
-    def files(self) -> None:
+    def check_files(self) -> None:
         rel = self.rel
-        self.ids, self.labels = self.population(self.texts["population"])
-        excluded = self.excluded(self.texts["excluded"])
+        self.ids, self.labels = self.population(self.files["population"])
+        self.ids_sorted = all(map(bytes.__lt__, self.ids, self.ids[1:]))
+        excluded = self.excluded(self.files["excluded"])
         for key, name in (("population_sha256", "population"), ("excluded_sha256", "excluded")):
-            actual = sha256_hex(self.texts[name].encode("utf-8"))
+            actual = sha256_hex(self.files[name])
             if rel[key] != actual:
                 self.fail(f"{key} 不符：记录为 {_show(rel[key])}，文件为 {actual}")
-        in_both = {i for i, _, _ in excluded}
-        for candidate in (i for i in self.ids if i in in_both):
-            self.fail(f"ID {candidate} 既在 population 文件中又在 excluded 文件中", "both")
+        excluded_ids = {i for i, _, _ in excluded}
+        for candidate in (i for i in self.ids if i in excluded_ids) if excluded_ids else ():
+            self.fail(
+                f"ID {candidate.decode()} 既在 population 文件中又在 excluded 文件中 "
+                "(no excluded ID is in the population)",
+                "both",
+            )
         counts = dict(sorted(Counter(r for _, _, r in excluded).items()))
         if rel["excluded_counts"] != counts:
             self.fail(
                 f"excluded_counts 不符：记录为 {_show(rel['excluded_counts'])}，文件为 {_show(counts)}"
             )
 
-    def _lines(self, text: str, name: str) -> list[str]:
-        if text and not text.endswith("\n"):
+    def _lines(self, data: bytes, name: str) -> list[bytes]:
+        if data and not data.endswith(b"\n"):
             self.fail(f"{name} 文件的最后一行没有以 LF 结尾")
-        lines = text.split("\n")
-        if lines[-1] == "":
+        lines = data.split(b"\n")
+        if lines[-1] == b"":
             lines.pop()
         return lines
 
-    def _label(self, label: str, name: str, number: int, seen: set[str]) -> None:
-        if label in seen:
-            return
-        if self.sealed:
-            if label != D.SEALED:
-                self.fail(
-                    f"{name} 文件第 {number} 行：密封分层时标签必须为 *，实为 {label!r} "
-                    "(sealed strata: LABEL is *)",
-                    f"{name}-label",
-                )
-                return
-        else:
-            problem = D.label_problem(label)
-            if problem:
-                self.fail(f"{name} 文件第 {number} 行：{problem}", f"{name}-label")
-                return
-        seen.add(label)
-
-    def _id_order(self, candidate: str, previous: str | None, name: str, number: int) -> None:
-        if not candidate:
-            self.fail(f"{name} 文件第 {number} 行的 ID 为空", f"{name}-id")
-        if previous is not None and candidate <= previous:
-            if candidate == previous:
-                self.fail(
-                    f"{name} 文件第 {number} 行：ID {candidate} 重复 (IDs unique)", f"{name}-dup"
+    def _labels(self, labels: list[bytes], name: str) -> bool:
+        """Each distinct label once: ``*`` when sealed, a valid label when public."""
+        ok = True
+        for label in sorted(set(labels)):
+            number = labels.index(label) + 1 + (name == "strata")
+            text = label.decode("utf-8")
+            if self.sealed and name != "strata":
+                problem = (
+                    None
+                    if text == D.SEALED
+                    else (f"密封分层时标签必须为 *，实为 {text!r} (sealed strata: LABEL is *)")
                 )
             else:
-                self.fail(
-                    f"{name} 文件第 {number} 行：ID {candidate} 未按字节升序排列 (sorted by ID)",
-                    f"{name}-order",
-                )
+                problem = D.label_problem(text)
+            if problem:
+                self.fail(f"{name} 文件第 {number} 行起：{problem}", f"{name}-label")
+                ok = False
+        return ok
 
-    def population(self, text: str) -> tuple[list[str], list[str]]:
-        ids: list[str] = []
-        labels: list[str] = []
-        seen: set[str] = set()
+    def _ids(self, ids: list[bytes], name: str, offset: int = 1) -> None:
+        """Non-empty, strictly ascending by bytes (so unique); the loop runs only on a problem."""
+        if all(ids) and all(map(bytes.__lt__, ids, ids[1:])):
+            return
         previous = None
-        for number, line in enumerate(self._lines(text, "population"), 1):
-            candidate, tab, label = line.partition("\t")
-            if not tab or "\t" in label:
-                self.fail(f"population 文件第 {number} 行应为 ID<TAB>LABEL：{line!r}", "pop-line")
-                continue
-            self._id_order(candidate, previous, "population", number)
-            self._label(label, "population", number, seen)
+        for number, candidate in enumerate(ids, offset):
+            if not candidate:
+                self.fail(f"{name} 文件第 {number} 行的 ID 为空", f"{name}-id")
+            if previous is not None and candidate <= previous:
+                shown = candidate.decode()
+                if candidate == previous:
+                    self.fail(
+                        f"{name} 文件第 {number} 行：ID {shown} 重复 (IDs unique)", f"{name}-dup"
+                    )
+                else:
+                    self.fail(
+                        f"{name} 文件第 {number} 行：ID {shown} 未按字节升序排列 (sorted by ID)",
+                        f"{name}-order",
+                    )
             previous = candidate
-            ids.append(candidate)
-            labels.append(label)
+
+    def _split(self, data: bytes, name: str, fields: int, layout: str) -> list[list[bytes]]:
+        """The file's fields as columns. One regex check and one split over the whole file in
+        the usual case; line by line (to say which lines are wrong) only when some are."""
+        if re.fullmatch(_TSV[fields], data):
+            parts = data.replace(b"\t", b"\n").split(b"\n")
+            parts.pop()  # after the last LF
+            return [parts[i::fields] for i in range(fields)]
+        rows = []
+        for number, line in enumerate(self._lines(data, name), 1):
+            row = line.split(b"\t")
+            if len(row) == fields:
+                rows.append(row)
+            else:
+                self.fail(f"{name} 文件第 {number} 行应为 {layout}：{_tsv(row)!r}", f"{name}-line")
+        return [[row[i] for row in rows] for i in range(fields)]
+
+    def population(self, data: bytes) -> tuple[list[bytes], list[bytes]]:
+        ids, labels = self._split(data, "population", 2, "ID<TAB>LABEL")
+        self._ids(ids, "population")
+        self._labels(labels, "population")
         return ids, labels
 
-    def excluded(self, text: str) -> list[tuple[str, str, str]]:
-        rows = []
-        seen: set[str] = set()
-        previous = None
-        for number, line in enumerate(self._lines(text, "excluded"), 1):
-            parts = line.split("\t")
-            if len(parts) != 3:
-                self.fail(f"excluded 文件第 {number} 行应为 ID<TAB>LABEL<TAB>REASON：{line!r}")
-                continue
-            candidate, label, reason = parts
-            self._id_order(candidate, previous, "excluded", number)
-            self._label(label, "excluded", number, seen)
-            if not D.REASON.fullmatch(reason):
-                self.fail(f"excluded 文件第 {number} 行：排除原因 {reason!r} 不符合 [a-z0-9-]+")
-            previous = candidate
-            rows.append((candidate, label, reason))
-        return rows
+    def excluded(self, data: bytes) -> list[tuple[bytes, bytes, str]]:
+        ids, labels, reasons = self._split(data, "excluded", 3, "ID<TAB>LABEL<TAB>REASON")
+        self._ids(ids, "excluded")
+        self._labels(labels, "excluded")
+        for number, reason in enumerate(reasons, 1):
+            if not D.REASON.fullmatch(reason.decode()):
+                self.fail(
+                    f"excluded 文件第 {number} 行：排除原因 {reason.decode()!r} 不符合 [a-z0-9-]+"
+                )
+        return [(i, s, r.decode()) for i, s, r in zip(ids, labels, reasons, strict=True)]
 
     # check 3: selection
     def selection(self, seed: bytes) -> None:
         rel = self.rel
         selected = rel["selected"] if isinstance(rel["selected"], list) else []
-        entries = []  # (index, id, stratum, score) of well-formed entries
+        entries = []  # (index, ID as UTF-8, stratum, score) of well-formed entries
         for index, entry in enumerate(selected):
             if not isinstance(entry, dict):
                 self.fail(f"selected[{index}] 必须是 JSON 对象")
                 continue
-            bad = [k for k in ("id", "name", "stratum", "score") if not isinstance(entry[k], str)]
+            bad = [k for k in SELECTED_KEYS if not isinstance(entry[k], str)]
             if bad:
                 self.fail(f"selected[{index}] 的 {', '.join(bad)} 必须是文本")
                 continue
-            entries.append((index, entry["id"], entry["stratum"], entry["score"]))
-        wanted = {e[1] for e in entries}
-        label_of = {i: s for i, s in zip(self.ids, self.labels, strict=True) if i in wanted}
-        true_key = {}  # id -> its (score, ID) from the population
-        seen_ids: set[str] = set()
+            entries.append((index, entry["id"].encode(), entry["stratum"], entry["score"]))
+        label_of = self.labels_of(e[1] for e in entries)
+        true_score: dict[bytes, bytes] = {}
+        seen: set[bytes] = set()
         for index, candidate, stratum, recorded in entries:
-            where = f"selected[{index}] ({candidate})"
-            if candidate in seen_ids:
+            where = f"selected[{index}] ({candidate.decode()})"
+            if candidate in seen:
                 self.fail(f"{where} 重复出现 (each selected ID once)")
                 continue
-            seen_ids.add(candidate)
+            seen.add(candidate)
             if candidate not in label_of:
                 self.fail(f"{where} 不在 population 文件中 (selected ID not in the population)")
                 continue
-            actual = D.score(seed, candidate)
-            true_key[candidate] = actual
+            actual = hashlib.sha256(seed + candidate).digest()
+            true_score[candidate] = actual
             if recorded != actual.hex():
                 self.fail(f"{where} 的 score 不符：记录为 {recorded}，应为 {actual.hex()}", "score")
-            expected_stratum = D.SEALED if self.sealed else label_of[candidate]
-            if stratum != expected_stratum:
+            expected = label_of[candidate].decode()
+            if stratum != expected:
                 self.fail(
-                    f"{where} 的 stratum 不符：记录为 {stratum!r}，population 文件为 {expected_stratum!r}"
+                    f"{where} 的 stratum 不符：记录为 {stratum!r}，population 文件为 {expected!r}"
                 )
-        self.order(entries, true_key, label_of)
+        self.order(entries, true_score, label_of)
         allocation = self.allocation()
         if not self.sealed:
-            counts = Counter(self.labels)
-            self.bottom_k(
-                seed, zip(self.ids, self.labels, strict=True), counts, allocation, entries
-            )
-        elif self.strata_bytes is not None:
+            self.bottom_k(seed, self.labels, allocation, entries)
+        elif "strata" in self.files:
             true_labels = self.strata_file()
             if true_labels is not None:
-                counts = Counter(true_labels)
-                rows = zip(self.ids, true_labels, strict=True)
-                self.bottom_k(seed, rows, counts, allocation, entries)
+                self.bottom_k(seed, true_labels, allocation, entries)
         else:
             self.sealed_counts(allocation, len(entries))
             self.report.warnings.append(
@@ -663,18 +676,32 @@ class _DrawCheck(_Checks):
                 "--strata 核验 (the per-class selection needs the strata file)"
             )
 
-    def order(self, entries, true_key, label_of) -> None:
+    def labels_of(self, wanted) -> dict[bytes, bytes]:
+        """Population label of each wanted ID found in the population file."""
+        ids, labels = self.ids, self.labels
+        if not self.ids_sorted:
+            wanted = set(wanted)
+            return {i: s for i, s in zip(ids, labels, strict=True) if i in wanted}
+        found = {}
+        for candidate in wanted:
+            at = bisect_left(ids, candidate)
+            if at < len(ids) and ids[at] == candidate:
+                found[candidate] = labels[at]
+        return found
+
+    def order(self, entries, true_score, label_of) -> None:
         keys = []
         for index, candidate, _, _ in entries:
-            if candidate in true_key:
-                score = true_key[candidate]
+            if candidate in true_score:
+                score = true_score[candidate]
                 key = (score, candidate) if self.sealed else (label_of[candidate], score, candidate)
                 keys.append((key, index, candidate))
         for (a, _, a_id), (b, index, b_id) in zip(keys, keys[1:], strict=False):
             if b < a:
                 rule = "score，再按 ID" if self.sealed else "分层标签，再按 score"
                 self.fail(
-                    f"selected 的顺序不符 §1.5（应按{rule}）：selected[{index}] {b_id} 应排在 {a_id} 之前",
+                    f"selected 的顺序不符 §1.5（应按{rule}）：selected[{index}] {b_id.decode()} "
+                    f"应排在 {a_id.decode()} 之前",
                     "order",
                 )
 
@@ -685,33 +712,37 @@ class _DrawCheck(_Checks):
             self.fail(f"allocation 无效：{exc}")
             return None
 
-    def bottom_k(self, seed, rows, counts, allocation, entries) -> None:
+    def bottom_k(self, seed, labels: list[bytes], allocation, entries) -> None:
         """The record's strata and the selection are exactly the bottom-k of every stratum."""
         if allocation is None:
             return
-        k = allocation.k(counts)
+        counts = Counter(labels)
+        k_by_text = allocation.k({s.decode(): n for s, n in counts.items()})
+        k = {s.encode(): n for s, n in k_by_text.items()}
         if self.sealed:
             expected = {D.SEALED: {"n": len(self.ids), "k": sum(k.values())}}
         else:
-            expected = {s: {"n": counts[s], "k": k[s]} for s in sorted(counts)}
+            expected = {s: {"n": counts[s.encode()], "k": n} for s, n in k_by_text.items()}
         if self.rel["strata"] != expected:
             self.fail(f"strata 不符：记录为 {_show(self.rel['strata'])}，应为 {_show(expected)}")
-        chosen = D.bottom_k(seed, rows, k)
+        rows = lambda: zip(self.ids, labels, strict=True)  # noqa: E731
+        chosen = D.bottom_k_bytes(seed, rows, k, counts)
         expected_ids = {i: (s, score) for s, pairs in chosen.items() for score, i in pairs}
-        recorded_ids = {e[1] for e in entries}
+        recorded = {e[1] for e in entries}
         for candidate, (stratum, score) in sorted(expected_ids.items()):
-            if candidate not in recorded_ids:
+            if candidate not in recorded:
                 self.fail(
-                    f"应选但未选 (should be selected)：{candidate}（分层 {stratum}，score {score.hex()}）",
+                    f"应选但未选 (should be selected)：{candidate.decode()}（分层 {stratum.decode()}，"
+                    f"score {score.hex()}）",
                     "missing",
                 )
-        population = set(self.ids) if len(recorded_ids - expected_ids.keys()) else set()
-        for candidate in sorted(recorded_ids - expected_ids.keys()):
-            if candidate in population:
-                self.fail(
-                    f"不应入选 (not among the k smallest scores of its stratum)：{candidate}",
-                    "extra",
-                )
+        extra = recorded - expected_ids.keys()
+        population = set(self.ids) if extra else set()
+        for candidate in sorted(extra & population):
+            self.fail(
+                f"不应入选 (not among the k smallest scores of its stratum)：{candidate.decode()}",
+                "extra",
+            )
 
     def sealed_counts(self, allocation, selected_count: int) -> None:
         n = len(self.ids)
@@ -725,48 +756,41 @@ class _DrawCheck(_Checks):
                 f"{selected_count} 个"
             )
 
-    def strata_file(self) -> list[str] | None:
-        text = self.texts["strata"]
-        actual = sha256_hex(self.strata_bytes)
+    def strata_file(self) -> list[bytes] | None:
+        data = self.files["strata"]
+        actual = sha256_hex(data)
         if self.rel["strata_sha256"] != actual:
             self.fail(
                 f"strata_sha256 不符：记录为 {_show(self.rel['strata_sha256'])}，分层文件为 {actual}"
             )
-        lines = self._lines(text, "strata")
+        lines = self._lines(data, "strata")
         if not lines:
             self.fail("strata 文件为空：第一行应为 salt<TAB><64 个小写十六进制字符>")
             return None
-        salt, tab, value = lines[0].partition("\t")
-        if salt != "salt" or not tab or not HEX64.fullmatch(value):
-            self.fail(f"strata 文件第 1 行应为 salt<TAB><64 个小写十六进制字符>，实为 {lines[0]!r}")
-        body = lines[1:]
-        if len(body) != len(self.ids):
+        salt, tab, value = lines[0].partition(b"\t")
+        if salt != b"salt" or not tab or not HEX64.fullmatch(value.decode()):
             self.fail(
-                f"strata 文件有 {len(body)} 个 ID，population 文件有 {len(self.ids)} 个 (same IDs)"
+                f"strata 文件第 1 行应为 salt<TAB><64 个小写十六进制字符>，实为 {lines[0].decode()!r}"
+            )
+        rows = [line.split(b"\t") for line in lines[1:]]
+        if len(rows) != len(self.ids):
+            self.fail(
+                f"strata 文件有 {len(rows)} 个 ID，population 文件有 {len(self.ids)} 个 (same IDs)"
             )
             return None
-        labels = []
-        seen: set[str] = set()
         ok = True
-        for number, (line, candidate) in enumerate(zip(body, self.ids, strict=True), 2):
-            got, tab, label = line.partition("\t")
-            if not tab or got != candidate:
+        for number, (row, candidate) in enumerate(zip(rows, self.ids, strict=True), 2):
+            if len(row) != 2 or row[0] != candidate:
                 self.fail(
-                    f"strata 文件第 {number} 行应为 {candidate}<TAB><分层>，实为 {line!r} "
-                    "(same IDs in the same order)",
+                    f"strata 文件第 {number} 行应为 {candidate.decode()}<TAB><分层>，"
+                    f"实为 {_tsv(row)!r} (same IDs in the same order)",
                     "strata-id",
                 )
                 ok = False
-                continue
-            if label not in seen:
-                problem = D.label_problem(label)
-                if problem:
-                    self.fail(f"strata 文件第 {number} 行：{problem}", "strata-label")
-                    ok = False
-                    continue
-                seen.add(label)
-            labels.append(label)
-        return labels if ok else None
+        if not ok:
+            return None
+        labels = [row[1] for row in rows]
+        return labels if self._labels(labels, "strata") else None
 
     # check 4: announcement
     def announcement(self, entropy: dict[str, str]) -> None:
@@ -782,7 +806,7 @@ class _DrawCheck(_Checks):
             "protocol", "task", "draw", "lead_department", "departments", "population_sha256",
             "excluded_sha256", "strata_mode", "strata_sha256", "allocation",
         )  # fmt: skip
-        self.same(ann, rel, keys, what, "release")
+        self.same(ann, rel, keys, what, " release ")
         if ann["population_size"] != len(self.ids):
             self.fail(
                 f"公告的 population_size 不符：公告为 {_show(ann['population_size'])}，"
