@@ -344,7 +344,7 @@ def _open_csv(path: Path, *, is_header, max_rows: int) -> Table:
             ) from exc
         except csv.Error as exc:
             raise FileRejected(
-                f"第 {line + 1} 行无法读取：单元格过长（超过 {CSV_FIELD_LIMIT:,} 个字符）或引号不配对（{exc}）"
+                f"第 {line + 1} 行无法读取：有超长的单元格（超过 {CSV_FIELD_LIMIT:,} 个字符），或引号不配对"
             ) from exc
 
     stream = records()

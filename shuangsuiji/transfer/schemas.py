@@ -115,9 +115,31 @@ def as_text(value, *, multiline: bool = False) -> str:
     return value.translate(_FORMAT_CHARS).strip()
 
 
+def memo(convert, limit: int = 20000):
+    """Cache a converter's results by cell text. Most columns (status, region, industry, class,
+    flags, tags, dates) repeat a few values over a million rows; errors are not cached."""
+    cache: dict = {}
+
+    def cached(value):
+        if value.__class__ is not str:
+            return convert(value)
+        try:
+            return cache[value]
+        except KeyError:
+            result = convert(value)
+            if len(cache) < limit:
+                cache[value] = result
+            return result
+
+    return cached
+
+
 def text(max_length: int, *, required: bool = False, multiline: bool = False, label: str = ""):
     def convert(value):
-        s = as_text(value, multiline=multiline)
+        if value.__class__ is str and value.isprintable():
+            s = value.strip()
+        else:
+            s = as_text(value, multiline=multiline)
         if not s and required:
             raise CellError(f"{label}不能为空")
         if len(s) > max_length:
@@ -174,6 +196,15 @@ _MIN_DATE = datetime.date(1900, 1, 1)
 def parse_date(value, *, today: datetime.date) -> datetime.date | None:
     if value is None or value == "":
         return None
+    if value.__class__ is str and len(value) == 10 and value[4] == "-":
+        try:
+            day = datetime.date.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if day < _MIN_DATE:
+                raise CellError(f"日期 {day.isoformat()} 早于 1900 年")
+            return day
     if isinstance(value, datetime.datetime):
         day = value.date()
     elif isinstance(value, datetime.date):
@@ -285,7 +316,19 @@ def _code_cell_text(value, what: str) -> str:
     return as_text(value)
 
 
+_USCC_FAST = re.compile(r"[0-9A-HJ-NP-RTUW-Y]{18}")
+_USCC_VALUE = {ch: i for i, ch in enumerate(identifiers.USCC_ALPHABET)}
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
 def target_code(value):
+    # Fast path for the common case, a well-formed 统一社会信用代码 with the right check
+    # character (same rule as identifiers.validate_uscc); anything else takes the full route
+    # for its precise message.
+    if value.__class__ is str and len(value) == 18 and _USCC_FAST.fullmatch(value):
+        total = sum(map(int.__mul__, map(_USCC_VALUE.__getitem__, value[:17]), _USCC_WEIGHTS))
+        if identifiers.USCC_ALPHABET[(31 - total % 31) % 31] == value[17]:
+            return "uscc", value
     s = _code_cell_text(value, "代码")
     try:
         return identifiers.classify_target_code(s)
@@ -428,8 +471,21 @@ class Schema:
                 continue
             if getattr(convert, "needs_today", False):
                 convert = _with_today(convert, context.today)
+            if key in MEMO_KEYS:
+                convert = memo(convert)
             plan.append((key, index, convert, header.headings[key]))
         return plan
+
+
+# Columns whose values repeat (cached per file); free text such as names is not.
+MEMO_KEYS = frozenset(
+    {
+        "object_kind", "entity_type", "registration_authority", "reg_status", "established",
+        "region", "industry", "risk_class", "abnormal", "serious_illegal", "complaints", "tags",
+        "gender", "unit", "division", "level", "certificate_authority", "certificate_valid_from",
+        "certificate_valid_to", "regions", "specialities", "kind", "available",
+    }
+)  # fmt: skip
 
 
 def _with_today(convert, today):

@@ -43,7 +43,7 @@ from shuangsuiji.core import audit, jobs, permissions
 from shuangsuiji.core.models import AuditEntry, Department, Job, Jurisdiction, User
 from shuangsuiji.directory.models import DirectoryEntry, Inspector, Target, unpack
 
-from . import readers, schemas
+from . import bulk, readers, schemas
 from .models import ImportBatch
 from .readers import FileRejected
 
@@ -332,28 +332,85 @@ TARGET_IMPORT_FIELDS = (
 _TARGET_ATTR = {f: ("region_id" if f == "region" else f) for f in TARGET_IMPORT_FIELDS}
 
 
+class FastAudit:
+    """Audit entries for up to a million rows per import.
+
+    Writes exactly the rows :func:`shuangsuiji.core.audit.record_many` writes (same columns and
+    values: user, user_name, department, action, object_type, object_id, object_repr, before,
+    after, note) but as plain tuples through :mod:`.bulk`; building an ``AuditEntry`` instance per
+    row and ``bulk_create`` were the largest cost of a large import. Same transaction as the
+    change, so a rolled-back import leaves no entries."""
+
+    COLUMNS = (
+        "at", "user_id", "user_name", "department_id", "action", "object_type", "object_id",
+        "object_repr", "before", "after", "note",
+    )  # fmt: skip
+
+    def __init__(self, user: User | None, department: Department | None, note: str):
+        self.user_id = user.pk if isinstance(user, User) else None
+        self.user_name = str(user) if user else "系统"
+        self.department_id = department.pk if department else None
+        self.note = note[:500]
+        self.at = bulk.adapt_datetime(timezone.now())
+        self.rows: list[tuple] = []
+
+    def add(
+        self, action: str, object_type: str, object_id, object_repr: str, before, after
+    ) -> None:
+        self.rows.append(
+            (
+                self.at, self.user_id, self.user_name, self.department_id, action, object_type,
+                str(object_id), object_repr[:200], bulk.adapt_json(before), bulk.adapt_json(after),
+                self.note,
+            )
+        )  # fmt: skip
+
+    def flush(self) -> None:
+        bulk.insert_rows(AuditEntry, self.COLUMNS, self.rows)
+        self.rows = []
+
+
+_TARGET_TYPE = audit.object_type(Target)
+_ENTRY_TYPE = audit.object_type(DirectoryEntry)
+_TARGET_DEFAULTS = {f: Target._meta.get_field(f).get_default() for f in TARGET_IMPORT_FIELDS}
+_TARGET_BOOLS = ("abnormal", "serious_illegal")
+
+
 class TargetImporter(Importer):
+    """Targets: the master record (总库, per jurisdiction) plus the department's entry (入库/出库,
+    tags). Reads and writes go through :mod:`.bulk` (see there why)."""
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.jurisdiction_id = self.department.jurisdiction_id
+        self.dept_name = self.department.name
+        attrs = ", ".join(bulk.qn(_TARGET_ATTR[f]) for f in TARGET_IMPORT_FIELDS)
+        self._select_targets = (
+            f"SELECT id, code, {attrs} FROM {bulk.qn(bulk.table(Target))} "
+            "WHERE jurisdiction_id = %s AND code IN ({in})"
+        )
+        self._select_entries = (
+            f"SELECT id, target_id, tags, active FROM {bulk.qn(bulk.table(DirectoryEntry))} "
+            "WHERE department_id = %s AND target_id IN ({in})"
+        )
 
     def classify(self, rows: list[Row]) -> None:
         codes = [r.values["code"] for r in rows]
-        attrs = ["id", "code", *(_TARGET_ATTR[f] for f in TARGET_IMPORT_FIELDS)]
+        keys = ("id", "code", *TARGET_IMPORT_FIELDS)
         existing = {}
-        for values in Target.objects.filter(
-            jurisdiction_id=self.jurisdiction_id, code__in=codes
-        ).values(*attrs):
-            if "region_id" in values:
-                values["region"] = values.pop("region_id")
-            existing[values["code"]] = values
+        for record in bulk.select_in(self._select_targets, [self.jurisdiction_id], codes):
+            target = dict(zip(keys, record, strict=True))
+            target["established"] = bulk.read_date(target["established"])
+            for flag in _TARGET_BOOLS:
+                target[flag] = bool(target[flag])
+            existing[target["code"]] = target
         entries = {}
         if existing:
             ids = [t["id"] for t in existing.values()]
-            for e in DirectoryEntry.objects.filter(
-                department=self.department, target_id__in=ids
-            ).values("id", "target_id", "tags", "active"):
-                entries[e["target_id"]] = e
+            for entry_id, target_id, tags, active in bulk.select_in(
+                self._select_entries, [self.department.pk], ids
+            ):
+                entries[target_id] = {"id": entry_id, "tags": tags, "active": bool(active)}
         for row in rows:
             values = row.values
             target = existing.get(values["code"])
@@ -372,127 +429,139 @@ class TargetImporter(Importer):
             else:
                 row.status = "unchanged"
 
+    def _repr(self, target: dict) -> str:
+        return f"{target['name']}（{target['code']}）"
+
     def write(self, rows: list[Row]) -> None:
-        department = self.department
-        now = self.now
-        new_targets: list[tuple[Row, Target]] = []
-        master_updates: list[tuple[Target, dict, dict]] = []
-        update_fields: set[str] = set()
-        entry_creates: list[tuple[DirectoryEntry, dict]] = []
-        entry_updates: list[tuple[DirectoryEntry, dict, dict, str]] = []
-        changes = []
-        for row in rows:
-            if row.status == "unchanged":
-                continue
+        now = bulk.adapt_datetime(self.now)
+        date = connection.ops.adapt_datefield_value  # bound once: this runs per row
+        log = FastAudit(self.user, self.department, self.note)
+        dept_id = self.department.pk
+        pending = [r for r in rows if r.status != "unchanged"]
+
+        # 1. master records: new ones, then changed ones
+        new_rows = [r for r in pending if r.values["active"] and r.existing[0] is None]
+        ids = bulk.allocate_ids(Target, len(new_rows))
+        inserts = []
+        for row, target_id in zip(new_rows, ids, strict=True):
             values = row.values
+            target = {**_TARGET_DEFAULTS, **{k: v for k, v in values.items() if k in _TARGET_ATTR}}
+            if "object_kind" not in values:
+                target["object_kind"] = schemas.TargetSchema.derive_kind(values)
+            target["id"], target["code"] = target_id, values["code"]
+            inserts.append(
+                (
+                    target_id, self.jurisdiction_id, values["code"], values["code_kind"],
+                    *(date(target[f]) if f == "established" else target[f] for f in TARGET_IMPORT_FIELDS),
+                    now, now,
+                )
+            )  # fmt: skip
+            row.existing = (target, None)
+            log.add(Action.CREATE, _TARGET_TYPE, target_id, self._repr(target), None,
+                    _jsonable({"code": values["code"], "code_kind": values["code_kind"],
+                               **{k: target[k] for k in TARGET_IMPORT_FIELDS}}))  # fmt: skip
+        bulk.insert_rows(
+            Target,
+            ["id", "jurisdiction_id", "code", "code_kind", *(_TARGET_ATTR[f] for f in TARGET_IMPORT_FIELDS),
+             "created_at", "updated_at"],
+            inserts,
+        )  # fmt: skip
+
+        created = {id(r) for r in new_rows}
+        updates = []
+        for row in pending:
+            if not row.values["active"] or id(row) in created:
+                continue
+            target = row.existing[0]
+            diff = {k: v for k, v in row.values.items() if k in _TARGET_ATTR and target[k] != v}
+            if not diff:
+                continue
+            before = {k: target[k] for k in diff}
+            target.update(diff)
+            updates.append(
+                (
+                    *(
+                        date(target[f]) if f == "established" else target[f]
+                        for f in TARGET_IMPORT_FIELDS
+                    ),
+                    now,
+                    target["id"],
+                )
+            )
+            log.add(
+                Action.UPDATE,
+                _TARGET_TYPE,
+                target["id"],
+                self._repr(target),
+                _jsonable(before),
+                _jsonable(diff),
+            )
+        bulk.update_rows(
+            Target, [*(_TARGET_ATTR[f] for f in TARGET_IMPORT_FIELDS), "updated_at"], updates
+        )
+
+        # 2. the department's entries: 入库 (new or re-added), tag changes, 出库
+        entry_new = [r for r in pending if r.values["active"] and r.existing[1] is None]
+        entry_ids = bulk.allocate_ids(DirectoryEntry, len(entry_new))
+        inserts = []
+        for row, entry_id in zip(entry_new, entry_ids, strict=True):
+            target = row.existing[0]
+            tags = row.values.get("tags", "")
+            inserts.append((entry_id, dept_id, target["id"], tags, True, now, None, "", now))
+            log.add(Action.CREATE, _ENTRY_TYPE, entry_id, f"{self.dept_name} · {self._repr(target)}", None,
+                    {"target": target["id"], "active": True, "tags": tags})  # fmt: skip
+        bulk.insert_rows(
+            DirectoryEntry,
+            [
+                "id",
+                "department_id",
+                "target_id",
+                "tags",
+                "active",
+                "added_at",
+                "removed_at",
+                "removed_reason",
+                "updated_at",
+            ],
+            inserts,
+        )
+        updates = []
+        reason = self.note[:200]
+        for row in pending:
             target, entry = row.existing
-            if not values["active"]:
-                before = {"active": True, "tags": entry["tags"]}
-                obj = DirectoryEntry(
-                    id=entry["id"],
-                    department=department,
-                    target_id=target["id"],
-                    tags=entry["tags"],
-                    active=False,
-                    removed_at=now,
-                    removed_reason=self.note[:200],
-                    updated_at=now,
-                )
-                obj.target = Target(id=target["id"], code=target["code"], name=target["name"])
-                entry_updates.append(
-                    (
-                        obj,
-                        before,
-                        {"active": False, "removed_reason": obj.removed_reason},
-                        Action.REMOVE,
-                    )
-                )
-                continue
-            fields = {k: v for k, v in values.items() if k in _TARGET_ATTR}
-            if target is None:
-                if "object_kind" not in fields:
-                    fields["object_kind"] = schemas.TargetSchema.derive_kind(values)
-                obj = Target(
-                    jurisdiction_id=self.jurisdiction_id,
-                    code=values["code"],
-                    code_kind=values["code_kind"],
-                    **{_TARGET_ATTR[k]: v for k, v in fields.items()},
-                )
-                new_targets.append((row, obj))
-            else:
-                diff = {k: v for k, v in fields.items() if target[k] != v}
-                obj = Target(
-                    id=target["id"], code=target["code"], jurisdiction_id=self.jurisdiction_id
-                )
-                for k in TARGET_IMPORT_FIELDS:
-                    setattr(obj, _TARGET_ATTR[k], fields.get(k, target[k]))
-                obj.updated_at = now
-                if diff:
-                    update_fields.update(_TARGET_ATTR[k] for k in diff)
-                    before = {k: target[k] for k in diff}
-                    master_updates.append((obj, before, diff))
-                row.existing = (obj, entry)
-        if new_targets:
-            Target.objects.bulk_create([t for _, t in new_targets], batch_size=CHUNK)
-            for row, obj in new_targets:
-                row.existing = (obj, None)
-                changes.append(
-                    (
-                        Action.CREATE,
-                        obj,
-                        None,
-                        _jsonable(
-                            {
-                                "code": obj.code,
-                                **{k: getattr(obj, _TARGET_ATTR[k]) for k in TARGET_IMPORT_FIELDS},
-                            }
-                        ),
-                    )
-                )
-        if master_updates:
-            Target.objects.bulk_update(
-                [t for t, _, _ in master_updates],
-                [*sorted(update_fields), "updated_at"],
-                batch_size=1000,
-            )
-            for obj, before, diff in master_updates:
-                changes.append((Action.UPDATE, obj, _jsonable(before), _jsonable(diff)))
-        for row in rows:
-            if row.status == "unchanged" or not row.values["active"]:
-                continue
-            obj, entry = row.existing
-            tags = row.values.get("tags")
             if entry is None:
-                new_entry = DirectoryEntry(
-                    department=department, target=obj, tags=tags or "", active=True
+                continue
+            label = f"{self.dept_name} · {self._repr(target)}"
+            before = {"active": entry["active"], "tags": entry["tags"]}
+            if not row.values["active"]:
+                updates.append((entry["tags"], False, now, reason, now, entry["id"]))
+                log.add(
+                    Action.REMOVE,
+                    _ENTRY_TYPE,
+                    entry["id"],
+                    label,
+                    before,
+                    {"active": False, "removed_reason": reason},
                 )
-                entry_creates.append((new_entry, {"active": True, "tags": new_entry.tags}))
-            elif not entry["active"] or (tags is not None and tags != entry["tags"]):
-                upd = DirectoryEntry(
-                    id=entry["id"],
-                    department=department,
-                    target=obj,
-                    tags=entry["tags"] if tags is None else tags,
-                    active=True,
-                    removed_at=None,
-                    removed_reason="",
-                    updated_at=now,
-                )
-                before = {"active": entry["active"], "tags": entry["tags"]}
-                after = {"active": True, "tags": upd.tags}
-                action = Action.UPDATE
-                entry_updates.append((upd, before, after, action))
-        if entry_creates:
-            DirectoryEntry.objects.bulk_create([e for e, _ in entry_creates], batch_size=CHUNK)
-            changes.extend((Action.CREATE, e, None, after) for e, after in entry_creates)
-        if entry_updates:
-            DirectoryEntry.objects.bulk_update(
-                [e for e, *_ in entry_updates],
-                ["tags", "active", "removed_at", "removed_reason", "updated_at"],
-                batch_size=1000,
+                continue
+            tags = row.values.get("tags", entry["tags"])
+            if entry["active"] and tags == entry["tags"]:
+                continue
+            updates.append((tags, True, None, "", now, entry["id"]))
+            log.add(
+                Action.UPDATE,
+                _ENTRY_TYPE,
+                entry["id"],
+                label,
+                before,
+                {"active": True, "tags": tags},
             )
-            changes.extend((action, e, before, after) for e, before, after, action in entry_updates)
-        audit.record_many(self.user, changes, note=self.note, department=department)
+        bulk.update_rows(
+            DirectoryEntry,
+            ["tags", "active", "removed_at", "removed_reason", "updated_at"],
+            updates,
+        )
+        log.flush()
 
 
 INSPECTOR_IMPORT_FIELDS = (

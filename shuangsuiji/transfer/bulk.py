@@ -1,0 +1,116 @@
+"""Fast bulk reads and writes for imports of up to a million rows.
+
+The ORM's ``bulk_create`` spends most of its time building model instances and compiling SQL
+(measured: under 2,000 rows/s for targets + entries + audit entries on this machine); these
+helpers send plain parameter tuples instead: ``executemany`` on SQLite and ``COPY`` on
+PostgreSQL, with ids allocated up front so that the rows can refer to each other (a directory
+entry to its new target, an audit entry to its record) without reading them back.
+
+They must run inside the import's transaction (SQLite's write lock or PostgreSQL's sequence
+makes the id allocation safe) and take values already adapted to the database by the caller
+through :func:`adapt_date` / :func:`adapt_datetime`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterable, Sequence
+
+from django.db import connection
+from django.db.models import Model
+
+# SQLite's default maximum number of host parameters is 32766 (since 3.32); stay well below.
+IN_CHUNK = 5000
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def table(model: type[Model]) -> str:
+    return model._meta.db_table
+
+
+def qn(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def adapt_date(value: datetime.date | None):
+    return connection.ops.adapt_datefield_value(value)
+
+
+def adapt_datetime(value: datetime.datetime | None):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def adapt_json(value) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def read_date(value) -> datetime.date | None:
+    """A date column as read by a raw query (SQLite returns text)."""
+    if value is None or isinstance(value, datetime.date):
+        return value
+    return datetime.date.fromisoformat(str(value)[:10])
+
+
+def allocate_ids(model: type[Model], count: int) -> list[int]:
+    """``count`` fresh primary keys for ``model`` (inside the writing transaction)."""
+    if count <= 0:
+        return []
+    with connection.cursor() as cursor:
+        if is_postgres():
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table(model), count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        # SQLite: the IMMEDIATE transaction holds the write lock, so nobody else inserts now;
+        # inserting explicit ids also advances the AUTOINCREMENT sequence.
+        cursor.execute(f"SELECT MAX(id) FROM {qn(table(model))}")
+        top = cursor.fetchone()[0] or 0
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table(model)])
+        row = cursor.fetchone()
+        top = max(top, row[0] if row else 0)
+        return list(range(top + 1, top + 1 + count))
+
+
+def insert_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """INSERT ``rows`` (tuples in ``columns`` order, values adapted); returns the count."""
+    rows = rows if isinstance(rows, list) else list(rows)
+    if not rows:
+        return 0
+    names = ", ".join(qn(c) for c in columns)
+    with connection.cursor() as cursor:
+        if is_postgres():
+            raw = cursor.cursor  # the psycopg cursor: COPY is several times faster than INSERT
+            with raw.copy(f"COPY {qn(table(model))} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {qn(table(model))} ({names}) VALUES ({marks})", rows)
+    return len(rows)
+
+
+def update_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """UPDATE by id: each row is the ``columns`` values followed by the id."""
+    rows = rows if isinstance(rows, list) else list(rows)
+    if not rows:
+        return 0
+    sets = ", ".join(f"{qn(c)} = %s" for c in columns)
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {qn(table(model))} SET {sets} WHERE id = %s", rows)
+    return len(rows)
+
+
+def select_in(sql: str, params: Sequence, values: Sequence, chunk: int = IN_CHUNK) -> list[tuple]:
+    """Run ``sql`` (with one ``{in}`` placeholder for the IN list) over ``values`` in chunks."""
+    out: list[tuple] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), chunk):
+            part = values[start : start + chunk]
+            cursor.execute(sql.format(**{"in": ", ".join(["%s"] * len(part))}), [*params, *part])
+            out.extend(cursor.fetchall())
+    return out
