@@ -1,8 +1,6 @@
 """Forms of the 两库 pages: they check types and formats and give Chinese messages; the rules that
 need the database (permissions, uniqueness, stale edits) are in services.py."""
 
-import datetime
-
 from django import forms
 from django.utils.dateparse import parse_datetime
 
@@ -29,14 +27,22 @@ class StyledForm(forms.Form):
 
 
 class VersionField(forms.CharField):
-    """The ``updated_at`` the form was rendered with (hidden); None when missing or garbled, which
-    the services treat as "no check" only where the caller allows it (see clean_version)."""
+    """The ``updated_at`` the form was rendered with (hidden): the services refuse the save if
+    the record has changed since."""
 
     widget = forms.HiddenInput
 
     def to_python(self, value):
         value = super().to_python(value)
-        return parse_datetime(value) if value else None
+        if not value:
+            return None
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise forms.ValidationError("表单版本信息无效，请刷新后重试")
+        return parsed
 
 
 def version_value(obj) -> str:
@@ -47,12 +53,6 @@ class VersionedForm(StyledForm):
     version = VersionField(
         required=True, error_messages={"required": "表单缺少版本信息，请刷新后重试"}
     )
-
-    def clean_version(self):
-        value = self.cleaned_data.get("version")
-        if not isinstance(value, datetime.datetime):
-            raise forms.ValidationError("表单版本信息无效，请刷新后重试")
-        return value
 
 
 def _date_widget():

@@ -265,13 +265,23 @@ def target_entries_for(*, user: User, target: Target) -> list[DirectoryEntry]:
     return list(qs.order_by("department__sort_order", "department__code"))
 
 
+def jurisdictions_under(user: User) -> list[Jurisdiction]:
+    """The user's jurisdiction and everything up to three levels under it, in one query."""
+    root = user.jurisdiction_id or (user.department.jurisdiction_id if user.department_id else None)
+    qs = Jurisdiction.objects.all()
+    if root is not None and not user.is_superuser:
+        qs = qs.filter(
+            Q(pk=root)
+            | Q(parent_id=root)
+            | Q(parent__parent_id=root)
+            | Q(parent__parent__parent_id=root)
+        )
+    return list(qs.order_by("code"))
+
+
 def region_choices(user: User) -> list[Jurisdiction]:
     """The counties (and any deeper level) of the user's jurisdiction, for filters and forms."""
-    from shuangsuiji.core.services import user_jurisdictions
-
-    return list(
-        user_jurisdictions(user).exclude(level__in=["province", "prefecture"]).order_by("code")
-    )
+    return [j for j in jurisdictions_under(user) if j.level not in ("province", "prefecture")]
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from shuangsuiji.core import permissions
-from shuangsuiji.core.services import user_jurisdictions
 
 from . import forms, selectors, services
 from .industry import SECTIONS
@@ -302,7 +301,7 @@ def target_readd(request, pk: int):
 
 
 def _inspector_regions(request, inspector: Inspector | None = None):
-    regions = list(user_jurisdictions(request.user).order_by("code"))
+    regions = selectors.jurisdictions_under(request.user)
     if inspector is not None:
         # Keep codes that are no longer offered (old 行政区划 codes) so that saving loses nothing.
         known = {r.code for r in regions}
@@ -321,7 +320,7 @@ def inspector_list(request):
     counts = selectors.inspector_counts(inspectors)
     page = _page(request, inspectors, counts["total"])
     selectors.present_inspectors(user, page.object_list)
-    regions = list(user_jurisdictions(user).order_by("code"))
+    regions = selectors.jurisdictions_under(user)
     region_names = {r.code: r.name for r in regions}
     for inspector in page.object_list:
         inspector.region_names = [region_names.get(c, c) for c in unpack(inspector.regions)]
@@ -359,7 +358,7 @@ def inspector_detail(request, pk: int):
     inspector = selectors.visible_inspector(user=user, pk=pk)
     selectors.present_inspectors(user, [inspector])
     can_edit = permissions.can_edit_department(user, inspector.department)
-    region_names = {r.code: r.name for r in user_jurisdictions(user)}
+    region_names = {r.code: r.name for r in selectors.jurisdictions_under(user)}
     return render(
         request,
         "directory/inspector_detail.html",

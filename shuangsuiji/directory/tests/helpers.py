@@ -15,7 +15,9 @@ def uscc(n: int | None = None, region: str = "652801", kind: str = "1") -> str:
 
 
 def id_number(n: int | None = None, birth=datetime.date(1985, 3, 7)) -> str:
-    return identifiers.make_id_number("652801", birth, f"{(n if n is not None else next(_seq)) % 1000:03d}")
+    return identifiers.make_id_number(
+        "652801", birth, f"{(n if n is not None else next(_seq)) % 1000:03d}"
+    )
 
 
 def make_target(org, *, departments: tuple[Department, ...] = (), tags=(), **fields) -> Target:
@@ -35,3 +37,8 @@ def make_inspector(org, *, department=None, **fields) -> Inspector:
     fields.setdefault("name", "张三")
     fields.setdefault("phone", "13812345678")
     return Inspector.objects.create(department=department or org.scjgj, **fields)
+
+
+def regno(n: int = 1) -> str:
+    first14 = f"110105{n:08d}"
+    return first14 + identifiers.regno_check_digit(first14)

@@ -7,7 +7,7 @@ from django.http import Http404, QueryDict
 from shuangsuiji.directory import selectors
 from shuangsuiji.directory.models import DirectoryEntry, Target
 
-from .helpers import make_inspector, make_target, uscc
+from .helpers import make_inspector, make_target, regno, uscc
 
 TODAY = datetime.date(2026, 6, 1)
 
@@ -30,7 +30,7 @@ def world(org):
             serious_illegal=True, complaints=7, reg_status="revoked", departments=(org.scjgj,),
         ),
         "d": make_target(
-            org, code="110105000000011", code_kind="regno", name="丁老字号商行", industry="F52",
+            org, code=regno(1), code_kind="regno", name="丁老字号商行", industry="F52",
             risk_class="B", departments=(org.gaj,), tags=("治安",),
         ),
         "e": make_target(org, code="XM-2026-001", code_kind="other", name="戊建设项目", object_kind="non_market"),
@@ -111,7 +111,10 @@ def test_unknown_department_is_404(org, world):
 def test_department_rows_carry_entry_tags(org, world):
     rows = {t.code: t for t in selectors.target_entries(user=org.gaj_admin, params={})}
     assert rows[world["b"].code].entry_tags == "|餐饮|食品|"
-    assert rows[world["d"].code].entry_id == DirectoryEntry.objects.get(department=org.gaj, target=world["d"]).pk
+    assert (
+        rows[world["d"].code].entry_id
+        == DirectoryEntry.objects.get(department=org.gaj, target=world["d"]).pk
+    )
 
 
 def test_removed_entries(org, world):
@@ -126,7 +129,9 @@ def test_plain_dict_params(org, world):
     """The export passes a dict; lists and comma-separated values work too."""
     qs = selectors.target_entries(user=org.office, params={"risk": ["C", "D"], "region": "652801"})
     assert set(qs) == {world["c"]}
-    assert set(selectors.target_entries(user=org.office, params={"kind": "individual,non_market"})) == {
+    assert set(
+        selectors.target_entries(user=org.office, params={"kind": "individual,non_market"})
+    ) == {
         world["b"],
         world["e"],
     }
@@ -144,7 +149,15 @@ def test_counts(org, world):
 
 
 def test_counts_match_list_for_every_filter(org, world):
-    for query in ("", "q=食品", "section=F", "abnormal=1", "tag=食品", "department=GAJ", "complaints=1"):
+    for query in (
+        "",
+        "q=食品",
+        "section=F",
+        "abnormal=1",
+        "tag=食品",
+        "department=GAJ",
+        "complaints=1",
+    ):
         params = QueryDict(query)
         total = selectors.target_counts(user=org.office, params=params)["total"]
         assert total == selectors.target_entries(user=org.office, params=params).count(), query
@@ -154,7 +167,13 @@ def test_other_jurisdiction_invisible(org, world):
     from shuangsuiji.core.models import Jurisdiction
 
     other = Jurisdiction.objects.create(code="650100", name="乌鲁木齐市", level="prefecture")
-    Target.objects.create(jurisdiction=other, code=uscc(99, "650102"), code_kind="uscc", name="外地", object_kind="company")
+    Target.objects.create(
+        jurisdiction=other,
+        code=uscc(99, "650102"),
+        code_kind="uscc",
+        name="外地",
+        object_kind="company",
+    )
     assert len(run(org.office, "")) == 5
     foreign = Target.objects.get(name="外地")
     with pytest.raises(Http404):
@@ -164,7 +183,12 @@ def test_other_jurisdiction_invisible(org, world):
 def test_visible_target(org, world):
     assert selectors.visible_target(user=org.office, pk=world["e"].pk) == world["e"]
     assert selectors.visible_target(user=org.gaj_admin, pk=world["d"].pk) == world["d"]
-    for user, key in ((org.gaj_admin, "a"), (org.gaj_admin, "e"), (org.scjgj_admin, "d"), (org.inspector, "d")):
+    for user, key in (
+        (org.gaj_admin, "a"),
+        (org.gaj_admin, "e"),
+        (org.scjgj_admin, "d"),
+        (org.inspector, "d"),
+    ):
         with pytest.raises(Http404):
             selectors.visible_target(user=user, pk=world[key].pk)
 
@@ -201,7 +225,10 @@ def people(org):
 
 
 def inspectors(user, query, **kwargs):
-    return {i.name for i in selectors.inspector_list(user=user, params=QueryDict(query), today=TODAY, **kwargs)}
+    return {
+        i.name
+        for i in selectors.inspector_list(user=user, params=QueryDict(query), today=TODAY, **kwargs)
+    }
 
 
 @pytest.mark.parametrize(
