@@ -260,8 +260,6 @@ class _Checks:
             return {}, None
         if not statement.endswith("\n"):
             self.fail(f"{key} 的最后一行没有以 LF 结尾 (each line ends in LF)")
-        if "\r" in statement:
-            self.fail(f"{key} 含有 CR：行尾必须只是 LF")
         lines = statement.split("\n")
         if lines[-1] == "":
             lines.pop()
