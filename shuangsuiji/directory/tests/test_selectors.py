@@ -140,7 +140,7 @@ def test_plain_dict_params(org, world):
 def test_counts(org, world):
     counts = selectors.target_counts(user=org.office, params={})
     assert counts["total"] == 5
-    assert dict((v, n) for v, _, n in counts["by_risk"]) == {"A": 1, "B": 1, "C": 1, "D": 1, "U": 1}
+    assert {v: n for v, _, n in counts["by_risk"]} == {"A": 1, "B": 1, "C": 1, "D": 1, "U": 1}
     assert counts["by_region_id"] == {org.korla.pk: 4, org.luntai.pk: 1}
     counts = selectors.target_counts(user=org.gaj_admin, params={"risk": "B"})
     assert counts["total"] == 1
