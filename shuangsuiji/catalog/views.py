@@ -190,7 +190,7 @@ def list_discard(request, pk: int):
 @require_POST
 def department_new_version(request, department_id: int):
     department = get_object_or_404(Department, pk=department_id)
-    if not permissions.can_view_department(request.user, department):
+    if not selectors.in_jurisdiction(request.user, department.jurisdiction_id):
         raise Http404("没有找到该部门。")
     try:
         draft = services.new_version(user=request.user, department=department)

@@ -497,7 +497,10 @@ def test_deleted_codes_stay_used_in_later_versions(org):
 def test_delete_items_for_imports(org):
     draft = draft_with_items(org.gaj_admin, org.gaj, [item_data(name=f"事项{i}") for i in range(4)])
     doomed = list(draft.items.filter(code__in=["GAJ-003", "GAJ-004"]))
-    assert services.delete_items(user=org.gaj_admin, item_list=draft, items=doomed, note="导入：出库") == 2
+    assert (
+        services.delete_items(user=org.gaj_admin, item_list=draft, items=doomed, note="导入：出库")
+        == 2
+    )
     assert list(draft.items.values_list("code", flat=True)) == ["GAJ-001", "GAJ-002"]
     assert AuditEntry.objects.filter(action="delete", note="导入：出库").count() == 2
     assert services.next_item_code(draft) == "GAJ-005"
