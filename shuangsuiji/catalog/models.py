@@ -127,7 +127,9 @@ class Item(models.Model):
     )
 
     class Meta:
-        ordering = ["item_list", "seq", "code"]
+        # "item_list_id", not "item_list": ordering by the relation would join the list and its
+        # department into every item query.
+        ordering = ["item_list_id", "seq", "code"]
         constraints = [
             models.UniqueConstraint(fields=["item_list", "code"], name="item_code_unique_in_list")
         ]

@@ -295,7 +295,7 @@ def _create_version(
     owner = _owner_lists(jurisdiction.pk, department.pk if department else None)
     # Lock the owner's existing versions so two "新版本" clicks queue; the unique constraints
     # catch the case where there is nothing yet to lock.
-    existing = list(owner.select_for_update().order_by("-version"))
+    existing = list(owner.select_for_update(of=("self",)).order_by("-version"))
     if draft := next((x for x in existing if x.status == Status.DRAFT), None):
         raise CatalogError(
             f"已有草稿（第{draft.version}版），请先修改并发布或删除该草稿，再创建新版本。"
@@ -366,7 +366,8 @@ def publish_list(*, user: User, item_list: ItemList, note: str = "") -> ItemList
         previous = (
             _owner_lists(locked.jurisdiction_id, locked.department_id)
             .filter(status=Status.PUBLISHED)
-            .select_for_update()
+            .select_for_update(of=("self",))
+            .order_by("-version")
             .first()
         )
         if previous:
