@@ -180,9 +180,10 @@ def _item_lists(prefecture, departments, office: User, added: Counter) -> None:
 
 
 def _fast_insert(model, rows: list[dict]) -> None:
-    """INSERT plain dicts with ``executemany``: several times faster than ``bulk_create`` for
-    100,000 rows, because no model instances are built and the SQL is compiled once. Columns come
-    from the model's fields, so a field added later gets its default; auto_now fields get now."""
+    """Insert plain dicts (COPY on PostgreSQL, ``executemany`` elsewhere): several times faster
+    than ``bulk_create`` for 100,000 rows, because no model instances are built and the SQL is
+    compiled once. Columns come from the model's fields, so a field added later gets its
+    default; auto_now fields get now."""
     if not rows:
         return
     now = timezone.now()
@@ -196,10 +197,8 @@ def _fast_insert(model, rows: list[dict]) -> None:
         if isinstance(f, models.DateField):  # incl. DateTimeField: needs the backend's format
             converters[f.attname] = f
     quote = connection.ops.quote_name
-    head = "INSERT INTO {} ({}) VALUES ".format(
-        quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
-    )
-    one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    table = quote(model._meta.db_table)
+    columns = "(" + ", ".join(quote(f.column) for f in fields) + ")"
     params = []
     for row in rows:
         values = []
@@ -209,10 +208,17 @@ def _fast_insert(model, rows: list[dict]) -> None:
                 value = converters[f.attname].get_db_prep_save(value, connection)
             values.append(value)
         params.append(values)
-    # executemany: a loop in C for sqlite3, a pipeline of prepared rows for psycopg 3.
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY is ten times faster than any INSERT form on PostgreSQL (psycopg 3).
+            with cursor.copy(f"COPY {table} {columns} FROM STDIN") as copy:
+                for values in params:
+                    copy.write_row(values)
+            return
+        # sqlite3's executemany loops in C.
+        sql = f"INSERT INTO {table} {columns} VALUES ({', '.join(['%s'] * len(fields))})"
         for start in range(0, len(params), BATCH):
-            cursor.executemany(head + one_row, params[start : start + BATCH])
+            cursor.executemany(sql, params[start : start + BATCH])
 
 
 def _targets(prefecture, counties, departments, n: int, added: Counter, progress: Progress) -> None:
