@@ -436,6 +436,10 @@ def create_item(*, user: User, item_list: ItemList, data: Mapping) -> Item:
     """Add an item to a draft list, with the next free code."""
     with transaction.atomic():
         locked = lock_draft(user=user, item_list=item_list)
+        if locked.is_joint:
+            raise CatalogError(
+                "联合抽查事项清单的事项由各部门已发布的C类事项生成，请使用“重新生成”。"
+            )
         cleaned, errors = clean_item_fields(data)
         errors = errors or _check_duplicate(locked, cleaned)
         if errors:
@@ -454,6 +458,8 @@ def update_item(*, user: User, item: Item, data: Mapping) -> Item:
         locked = lock_draft(user=user, item_list=item.item_list_id)
         current = Item.objects.select_for_update().get(pk=item.pk, item_list=locked)
         cleaned, errors = clean_item_fields(data)
+        if locked.is_joint and cleaned.get("item_class", "C") != "C":
+            errors["item_class"] = "联合抽查事项清单中的事项只能是C类。"
         errors = errors or _check_duplicate(locked, cleaned, exclude_pk=current.pk)
         if errors:
             raise ItemInvalid(errors)
@@ -556,7 +562,8 @@ def build_joint_list(*, user: User, merge: bool = True) -> ItemList:
     (names, subjects, bases … joined; 重点 if any source is 重点; the union of the methods);
     without it, one line per department item. A line that existed already (same category and
     target type, or same source item) keeps its code and is updated; lines whose sources are no
-    longer published C items are removed. Manual edits to a rebuilt line are overwritten."""
+    longer published C items are removed. The office may reword a line; its wording is kept on
+    rebuild unless the content of its department items changed. Lines are not added by hand."""
     jurisdiction = _office_jurisdiction(user)
     with transaction.atomic():
         draft = _owner_lists(jurisdiction.pk, None).filter(status=Status.DRAFT).first()
@@ -586,12 +593,18 @@ def build_joint_list(*, user: User, merge: bool = True) -> ItemList:
         for item in sources:
             groups.setdefault(key_of_source(item), []).append(item)
 
+        def source_order(item: Item):
+            dept = item.item_list.department
+            return (dept.sort_order, dept.code, item.seq, item.code)
+
+        # Existing lines are matched through their sources (not their own, editable wording).
         existing: dict[tuple, Item] = {}
         leftovers: list[Item] = []
-        for line in draft.items.prefetch_related("source_items__item_list"):
-            srcs = list(line.source_items.all())
+        for line in draft.items.prefetch_related("source_items__item_list__department"):
+            srcs = sorted(line.source_items.all(), key=source_order)
             if merge:
-                key = ("m", _norm(line.category), _norm(line.target_type))
+                basis = srcs[0] if srcs else line
+                key = ("m", _norm(basis.category), _norm(basis.target_type))
             elif len(srcs) == 1:
                 key = ("s", srcs[0].item_list.department_id, srcs[0].code)
             else:
@@ -600,7 +613,7 @@ def build_joint_list(*, user: User, merge: bool = True) -> ItemList:
                 leftovers.append(line)
             else:
                 existing[key] = line
-                line._old_sources = [s.pk for s in srcs]
+                line._old_sources = srcs
 
         created = updated = removed = 0
         new_keys = [k for k in groups if k not in existing]
@@ -624,9 +637,12 @@ def build_joint_list(*, user: User, merge: bool = True) -> ItemList:
                 )
                 created += 1
                 continue
-            before = _line_snapshot(line, line._old_sources)
-            for field, value in fields.items():
-                setattr(line, field, value)
+            before = _line_snapshot(line, [s.pk for s in line._old_sources])
+            # Sources with the same content (e.g. only republished in a new version) leave the
+            # line as the office worded it; changed sources rewrite it.
+            if not line._old_sources or _merged_fields(line._old_sources) != fields:
+                for field, value in fields.items():
+                    setattr(line, field, value)
             after = _line_snapshot(line, source_ids)
             if after != before:
                 line.save()

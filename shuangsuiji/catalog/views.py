@@ -255,6 +255,11 @@ def item_create(request, list_pk: int):
     item_list = _visible_list(request, list_pk)
     if response := _refuse_unless_editable(request, item_list):
         return response
+    if item_list.is_joint:
+        messages.error(
+            request, "联合抽查事项清单的事项由各部门已发布的C类事项生成，请使用“重新生成”。"
+        )
+        return redirect("catalog:detail", pk=item_list.pk)
     form = ItemForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

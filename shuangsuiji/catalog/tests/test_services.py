@@ -506,3 +506,46 @@ def test_delete_items_for_imports(org):
     assert services.next_item_code(draft) == "GAJ-005"
     with pytest.raises(PermissionDenied):
         services.delete_items(user=org.scjgj_admin, item_list=draft, items=draft.items.all())
+
+
+def test_office_wording_survives_rebuild_until_sources_change(org):
+    _joint_sources(org)
+    v1 = services.build_joint_list(user=org.office)
+    line = v1.items.get(code="LH-001")
+    fields = {f: getattr(line, f) for f, _ in services.ITEM_FIELDS}
+    services.update_item(
+        user=org.office, item=line, data={**fields, "name": "餐饮服务单位联合检查"}
+    )
+    with pytest.raises(services.ItemInvalid, match="只能是C类"):
+        services.update_item(
+            user=org.office, item=line, data={**fields, "item_class": "B", "item_type": "重点"}
+        )
+    with pytest.raises(services.CatalogError, match="重新生成"):
+        services.create_item(user=org.office, item_list=v1, data=item_data(item_class="C"))
+    services.publish_list(user=org.office, item_list=v1)
+
+    # GAJ republishes the same items in a new version: the office's wording stays.
+    gaj_v2 = services.new_version(user=org.gaj_admin, department=org.gaj)
+    services.publish_list(user=org.gaj_admin, item_list=gaj_v2, note="复核，无变化")
+    v2 = services.build_joint_list(user=org.office)
+    line = v2.items.get(code="LH-001")
+    assert line.name == "餐饮服务单位联合检查"
+    assert {
+        s.item_list.version for s in line.source_items.all() if s.item_list.department == org.gaj
+    } == {2}
+
+    # GAJ changes its item's content: the line is rebuilt from the sources.
+    gaj_v3 = services.new_version(user=org.gaj_admin, department=org.gaj)
+    gaj_item = gaj_v3.items.get()
+    services.update_item(
+        user=org.gaj_admin,
+        item=gaj_item,
+        data={
+            **{f: getattr(gaj_item, f) for f, _ in services.ITEM_FIELDS},
+            "frequency": "每半年一次",
+        },
+    )
+    services.publish_list(user=org.gaj_admin, item_list=gaj_v3, note="调整频次")
+    line = services.build_joint_list(user=org.office).items.get(code="LH-001")
+    assert line.name == "餐饮服务食品安全检查；餐饮场所消防与治安检查"
+    assert "每半年一次" in line.frequency
