@@ -12,6 +12,7 @@ import datetime
 from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
@@ -103,8 +104,8 @@ def target_department(*, user: User, params: Mapping, department: Department | N
 def master_targets(user: User, *, for_scan: bool = False) -> QuerySet:
     """Every target of the user's jurisdiction (the 总库).
 
-    ``for_scan``: the query will read every matching row anyway (counts), so the jurisdiction
-    test is written as ``jurisdiction_id + 0 = ?``. Otherwise SQLite walks the (jurisdiction, …)
+    ``for_scan``: the query will read every matching row anyway (counts), so on SQLite the
+    jurisdiction test is written as ``jurisdiction_id + 0 = ?``. Otherwise SQLite walks the (jurisdiction, …)
     index, which holds every row of a one-jurisdiction deployment, and fetches each row by id:
     measured 5–8 times slower than a plain table scan on 100,000 rows."""
     qs = Target.objects.all()
@@ -115,7 +116,9 @@ def master_targets(user: User, *, for_scan: bool = False) -> QuerySet:
         )
     if jurisdiction_id is None:
         return qs
-    if for_scan:
+    if for_scan and connection.vendor == "sqlite":
+        # PostgreSQL chooses a sequential scan from its statistics by itself, and the "+ 0"
+        # would only spoil its row estimate.
         return qs.alias(jurisdiction_scan=F("jurisdiction_id") + 0).filter(
             jurisdiction_scan=jurisdiction_id
         )
@@ -417,20 +420,37 @@ def present_inspectors(user: User, inspectors, today: datetime.date | None = Non
 PERSONAL_FIELDS = {"id_number": permissions.mask_id_number, "phone": permissions.mask_phone}
 
 
+def mask_audit_entries(user: User, entries) -> list:
+    """Mask ID numbers and phones in the before/after of inspector audit entries the user may not
+    read in clear (the entries are changed in memory only, never saved). For any page that shows
+    audit entries of inspectors: the record's history here, the jurisdiction's audit log."""
+    entries = list(entries)
+    inspector_type = "directory.inspector"
+    for entry in entries:
+        if entry.object_type != inspector_type:
+            continue
+        if entry.department_id is not None and permissions.can_see_personal_data(
+            user, entry.department
+        ):
+            continue
+        for snapshot in (entry.before, entry.after):
+            if isinstance(snapshot, dict):
+                for field, mask in PERSONAL_FIELDS.items():
+                    if snapshot.get(field):
+                        snapshot[field] = mask(str(snapshot[field]))
+    return entries
+
+
 def inspector_history(*, user: User, inspector: Inspector) -> list:
-    """The inspector's audit entries, with ID number and phone masked in before/after unless the
-    user may see them (the entries are changed in memory only)."""
+    """The inspector's audit entries, personal data masked unless the user may see it."""
     from shuangsuiji.core import audit
 
     entries = list(audit.history(inspector))
-    if not permissions.can_see_personal_data(user, inspector.department):
-        for entry in entries:
-            for snapshot in (entry.before, entry.after):
-                if isinstance(snapshot, dict):
-                    for field, mask in PERSONAL_FIELDS.items():
-                        if snapshot.get(field):
-                            snapshot[field] = mask(str(snapshot[field]))
-    return entries
+    if permissions.can_see_personal_data(user, inspector.department):
+        return entries
+    for entry in entries:
+        entry.department = inspector.department  # no query per entry for the check below
+    return mask_audit_entries(user, entries)
 
 
 def target_history(*, user: User, target: Target, entries: list[DirectoryEntry]) -> list:

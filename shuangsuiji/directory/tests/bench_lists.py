@@ -91,9 +91,8 @@ def main(n: int) -> None:
             if pk % 3 == 0
         ]
         DirectoryEntry.objects.bulk_create(entries, batch_size=5000)
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
     cases = [
         (office, ""),
@@ -113,13 +112,15 @@ def main(n: int) -> None:
     )
     for user, qs in cases:
         params = QueryDict(qs)
-        started = time.perf_counter()
-        queryset = selectors.target_entries(user=user, params=params)
-        rows = list(queryset[:50])
-        page_ms = (time.perf_counter() - started) * 1000
-        started = time.perf_counter()
-        counts = selectors.target_counts(user=user, params=params)
-        count_ms = (time.perf_counter() - started) * 1000
+        page_ms = count_ms = float("inf")
+        for _ in range(3):  # best of three: the machine may be busy
+            started = time.perf_counter()
+            queryset = selectors.target_entries(user=user, params=params)
+            rows = list(queryset[:50])
+            page_ms = min(page_ms, (time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            counts = selectors.target_counts(user=user, params=params)
+            count_ms = min(count_ms, (time.perf_counter() - started) * 1000)
         print(
             f"{user.username:13} {qs or '(all)':30} rows={len(rows):3} total={counts['total']:6} "
             f"page={page_ms:6.1f} ms counts={count_ms:6.1f} ms"

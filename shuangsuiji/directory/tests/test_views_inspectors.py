@@ -305,3 +305,24 @@ def test_deactivate_and_activate(org, people):
     assert client.post(activate).status_code == 302
     person.refresh_from_db()
     assert person.active
+
+
+def test_mask_audit_entries_for_the_audit_log(org, people):
+    """The helper the jurisdiction-wide audit log can use: the office sees entries masked."""
+    from shuangsuiji.core.models import AuditEntry
+    from shuangsuiji.directory.selectors import mask_audit_entries
+
+    person = people["scjgj"]
+    services.update_inspector(
+        user=org.scjgj_admin,
+        inspector=person,
+        data={"phone": "13711112222"},
+        expected_updated_at=None,
+    )
+    [office_view] = mask_audit_entries(org.office, AuditEntry.objects.select_related("department"))
+    assert office_view.after["phone"] == mask_phone("13711112222")
+    assert office_view.after["id_number"] == mask_id_number(person.id_number)
+    [owner_view] = mask_audit_entries(
+        org.scjgj_admin, AuditEntry.objects.select_related("department")
+    )
+    assert owner_view.after["phone"] == "13711112222"
