@@ -30,7 +30,8 @@ class ItemForm(forms.Form):
         widget=forms.Select(
             choices=[("", "请选择")] + Item.ItemClass.choices, attrs={"class": "form-select"}
         ),
-        help_text="A类为一般检查事项，B类为重点检查事项，C类为部门联合抽查事项（seed 004 第十四条）。",
+        help_text="A类：一般检查事项，年度抽查比例10%以下；B类：重点检查事项，比例10%以上；"
+        "C类：多个部门交叉监管的联合检查事项。",
     )
     # A plain Field so unknown values reach the service check instead of Django's generic message.
     methods = forms.Field(
