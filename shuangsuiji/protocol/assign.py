@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -184,14 +185,15 @@ def check_files(
         if not DEPT_CODE.fullmatch(dept):
             problems.append(f"部门代码 {dept!r} 必须符合 [A-Z0-9]+ (DEPT)")
     need: dict[Pair, int] = {}
+    good_numbers: set[str] = set()  # each distinct NEED text checked once
     for team, dept, count in _file_lines(need_text, "need 文件", 3, problems):
         if team not in targets:
             problems.append(f"need 文件中的检查组 {team} 不在 teams 文件中")
-        if not DEPT_CODE.fullmatch(dept):
-            problems.append(f"need 文件中的部门代码 {dept!r} 必须符合 [A-Z0-9]+")
-        elif dept not in dept_set:
+        if dept not in dept_set:
             problems.append(f"need 文件中的部门 {dept} 不在 departments 中")
-        if not NUMBER.fullmatch(count):
+        if count not in good_numbers and NUMBER.fullmatch(count):
+            good_numbers.add(count)
+        if count not in good_numbers:
             problems.append(
                 f"need 文件中 {team}/{dept} 的 NEED {count!r} 不是无符号、无前导零的整数"
             )
@@ -209,18 +211,7 @@ def check_files(
         if total < 2:
             problems.append(f"检查组 {team} 的需要人数合计 {total}，至少应为 2 (two inspectors)")
     # Eligibility file
-    eligible: dict[Pair, list[str]] = {}
-    dept_of: dict[str, str] = {}
-    for team, dept, code in _file_lines(eligibility_text, "eligibility 文件", 3, problems):
-        if (team, dept) not in need:
-            problems.append(f"eligibility 文件中的 {team}/{dept} 不在 need 文件中")
-        if not INSPECTOR_CODE.fullmatch(code):
-            problems.append(f"执法人员编码 {code!r} 必须是非空的可打印 ASCII (INSPECTOR_CODE)")
-        if dept_of.setdefault(code, dept) != dept:
-            problems.append(f"执法人员 {code} 出现在两个部门下：{dept_of[code]}、{dept}")
-        codes = eligible.setdefault((team, dept), [])
-        if not codes or codes[-1] != code:  # a duplicate line is reported, not counted twice
-            codes.append(code)
+    eligible = _eligibility(eligibility_text, need, problems)
     inputs = Inputs(
         teams_bytes=teams_text.encode("utf-8"),
         need_bytes=need_text.encode("utf-8"),
@@ -232,6 +223,55 @@ def check_files(
         eligible=eligible,
     )
     return inputs, problems
+
+
+# A whole well-formed eligibility file: TEAM, a department code and an inspector code per line.
+_ELIGIBILITY = re.compile(r"(?:[^\t\n]+\t[A-Z0-9]+\t[\x20-\x7e]+\n)*")
+
+
+def _eligibility(text: str, need: Mapping[Pair, int], problems: list[str]) -> dict[Pair, list[str]]:
+    """Group the eligibility file by pair, checking §2.1. The usual case (a well-formed file,
+    sorted) is checked by one regex and one C-level comparison; a file with problems is read
+    line by line to say where they are. Codes are interned: one string per inspector."""
+    eligible: dict[Pair, list[str]] = {}
+    lines = text.split("\n")
+    last = lines.pop()
+    fast = last == "" and _ELIGIBILITY.fullmatch(text) and all(map(str.__lt__, lines, lines[1:]))
+    if fast:
+        intern, previous, codes = sys.intern, None, []
+        for line in lines:
+            pair, _, code = line.rpartition("\t")
+            if pair != previous:
+                previous = pair
+                team, _, dept = pair.partition("\t")
+                codes = eligible[(team, dept)] = []
+            codes.append(intern(code))
+    else:
+        if last:
+            lines.append(last)
+        rows = _file_lines("\n".join(lines) + ("\n" if text.endswith("\n") else ""),
+                           "eligibility 文件", 3, problems)  # fmt: skip
+        for team, dept, code in rows:
+            if not DEPT_CODE.fullmatch(dept):
+                problems.append(f"eligibility 文件中的部门代码 {dept!r} 必须符合 [A-Z0-9]+")
+            if not INSPECTOR_CODE.fullmatch(code):
+                problems.append(f"执法人员编码 {code!r} 必须是非空的可打印 ASCII (INSPECTOR_CODE)")
+            codes = eligible.setdefault((team, dept), [])
+            if code not in codes:  # a duplicate line is reported, not counted twice
+                codes.append(code)
+    for team, dept in eligible:
+        if (team, dept) not in need:
+            problems.append(f"eligibility 文件中的 {team}/{dept} 不在 need 文件中")
+    # Each code under one department only: compare the departments' sets of codes.
+    by_dept: dict[str, set[str]] = {}
+    for (_, dept), codes in eligible.items():
+        by_dept.setdefault(dept, set()).update(codes)
+    depts = sorted(by_dept)
+    for i, first in enumerate(depts):
+        for second in depts[i + 1 :]:
+            for code in sorted(by_dept[first] & by_dept[second]):
+                problems.append(f"执法人员 {code} 出现在两个部门下：{first}、{second}")
+    return eligible
 
 
 def parse_files(
@@ -324,42 +364,56 @@ def run(
     anyone at a lower one, so the picks are the same as sorting the whole order.
     """
     wanted = set(orders_for)
-    base = hashlib.sha256(seed)
-    load: dict[str, int] = {}
+    copy = hashlib.sha256(seed).copy
+    # Every eligible inspector starts at load 0, so loads are read with C-level map().
+    load: dict[str, int] = {c: 0 for codes in inputs.eligible.values() for c in codes}
+    load_of = load.__getitem__
     entries: list[Entry] = []
     orders: dict[Pair, list[str]] = {}
     for team in inputs.teams:
         for dept in inputs.departments:
-            need = inputs.need.get((team, dept), 0)
-            eligible = inputs.eligible.get((team, dept), [])
-            prefix = base.copy()
+            pair = (team, dept)
+            need = inputs.need.get(pair, 0)
+            eligible = inputs.eligible.get(pair, [])
+            if need == 0 and pair not in wanted:
+                entries.append(Entry(team, dept, [], 0))
+                continue
+            prefix = copy()
             prefix.update(f"{team}\t{dept}\t".encode())
-
-            def key(code: str, prefix=prefix) -> tuple[bytes, str]:
-                h = prefix.copy()
-                h.update(code.encode("utf-8"))
-                return h.digest(), code
-
-            levels = [(load.get(code, 0), code) for code in eligible]
-            if (team, dept) in wanted:
-                order = [c for _, _, c in sorted((lv, *key(c)) for lv, c in levels)]
-                orders[(team, dept)] = order
+            loads = list(map(load_of, eligible))
+            if pair in wanted:
+                keys = _keys(prefix, eligible)
+                order = [c for _, _, c in sorted(zip(loads, keys, eligible, strict=True))]
+                orders[pair] = order
                 members = order[:need]
             else:
-                members = _pick(levels, need, key)
+                members = _pick(prefix, eligible, loads, need)
             for code in members:
-                load[code] = load.get(code, 0) + 1
+                load[code] += 1
             entries.append(Entry(team, dept, members, max(0, need - len(eligible))))
     return entries, orders
 
 
-def _pick(levels: list[tuple[int, str]], need: int, key) -> list[str]:
+def _keys(prefix, codes: Iterable[str]) -> list[bytes]:
+    """``SHA-256(assign_seed || team TAB dept TAB code)`` from the pair's hashed prefix."""
+    keys = []
+    for code in codes:
+        h = prefix.copy()
+        h.update(code.encode("utf-8"))
+        keys.append(h.digest())
+    return keys
+
+
+def _pick(prefix, eligible: list[str], loads: list[int], need: int) -> list[str]:
+    """The first ``need`` of the pair's order, hashing only the load levels reached."""
     picked: list[str] = []
-    while len(picked) < need and levels:
-        lowest = min(lv for lv, _ in levels)
-        group = sorted(key(c) for lv, c in levels if lv == lowest)
-        picked.extend(c for _, c in group[: need - len(picked)])
-        levels = [(lv, c) for lv, c in levels if lv != lowest]
+    while len(picked) < need and eligible:
+        lowest = min(loads)
+        group = [c for c, lv in zip(eligible, loads, strict=True) if lv == lowest]
+        ranked = sorted(zip(_keys(prefix, group), group, strict=True))
+        picked.extend(c for _, c in ranked[: need - len(picked)])
+        rest = [(c, lv) for c, lv in zip(eligible, loads, strict=True) if lv != lowest]
+        eligible, loads = [c for c, _ in rest], [lv for _, lv in rest]
     return picked
 
 
