@@ -247,10 +247,7 @@ def _eligibility(text: str, need: Mapping[Pair, int], problems: list[str]) -> di
                 codes = eligible[(team, dept)] = []
             codes.append(intern(code))
     else:
-        if last:
-            lines.append(last)
-        rows = _file_lines("\n".join(lines) + ("\n" if text.endswith("\n") else ""),
-                           "eligibility 文件", 3, problems)  # fmt: skip
+        rows = _file_lines(text, "eligibility 文件", 3, problems)
         for team, dept, code in rows:
             if not DEPT_CODE.fullmatch(dept):
                 problems.append(f"eligibility 文件中的部门代码 {dept!r} 必须符合 [A-Z0-9]+")
