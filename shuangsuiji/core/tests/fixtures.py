@@ -11,6 +11,12 @@ from shuangsuiji.core.models import Department, Jurisdiction, User
 PASSWORD = "test-pass-2026"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """The default hasher costs ~1 s per user; tests create many users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 class Org:
     """Everything the permission tests need: two departments and one user per role."""
 
