@@ -23,13 +23,14 @@ def user_jurisdictions(user: User):
 
 def home_summary(user: User) -> dict:
     from shuangsuiji.catalog.models import ItemList
-    from shuangsuiji.directory.models import DirectoryEntry, Inspector, Target
+    from shuangsuiji.directory.models import DirectoryEntry, Inspector
+    from shuangsuiji.directory.selectors import master_targets
 
     departments = permissions.visible_departments(user)
     entries = DirectoryEntry.objects.filter(active=True, department__in=departments)
     return {
         "departments": departments.count(),
-        "targets": Target.objects.count()
+        "targets": master_targets(user).count()
         if permissions.sees_all_departments(user)
         else entries.count(),
         "entries": entries.count(),

@@ -3,6 +3,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 
+from shuangsuiji.directory.selectors import mask_audit_entries
+
 from . import audit, org, permissions, services
 from .models import AuditEntry, CalendarDay, CalendarYear, Department, Job, User
 
@@ -131,6 +133,8 @@ def audit_list(request):
     if q := request.GET.get("q", "").strip():
         entries = entries.filter(object_repr__icontains=q)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    # Inspectors' ID numbers and phones stay masked for those who may not read them.
+    page.object_list = mask_audit_entries(request.user, page.object_list)
     return render(request, "core/audit.html", {"page": page, "q": q})
 
 

@@ -129,3 +129,19 @@ def test_permission_rules(org):
     assert set(permissions.visible_departments(org.office)) == {org.scjgj, org.gaj}
     assert permissions.can_see_personal_data(org.scjgj_admin, org.scjgj)
     assert not permissions.can_see_personal_data(org.office, org.gaj)
+
+
+def test_audit_log_masks_inspector_personal_data_for_the_office(org):
+    from shuangsuiji.directory.models import Inspector
+
+    person = Inspector.objects.create(
+        department=org.scjgj, id_number="11010519491231002X", name="张三", phone="13812345678"
+    )
+    from shuangsuiji.core import audit
+
+    audit.record(org.scjgj_admin, "create", person)
+    office_page = org.client(org.office).get("/audit/").content.decode()
+    assert "11010519491231002X" not in office_page and "13812345678" not in office_page
+    assert "110105********002X" in office_page
+    admin_page = org.client(org.scjgj_admin).get("/audit/").content.decode()
+    assert "11010519491231002X" in admin_page
