@@ -10,7 +10,17 @@ import sys
 
 # ``import`` is a Python keyword, so those commands live under other module names.
 ALIASES = {"import": "importdata", "export": "exportdata"}
-NO_MIGRATE = {"help", "--help", "-h", "version", "--version", "makemigrations", "check", "test", "shell"}
+NO_MIGRATE = {
+    "help",
+    "--help",
+    "-h",
+    "version",
+    "--version",
+    "makemigrations",
+    "check",
+    "test",
+    "shell",
+}
 
 
 def main(argv: list[str] | None = None) -> None:
