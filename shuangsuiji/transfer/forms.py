@@ -2,6 +2,7 @@
 
 from django import forms
 from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.template.defaultfilters import filesizeformat
 
 from shuangsuiji.core.models import Department
@@ -33,13 +34,15 @@ class ImportForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        limit = max_upload_bytes()
-        if upload.size > limit:
-            raise forms.ValidationError(
-                f"文件过大（{filesizeformat(upload.size)}），超过了 {filesizeformat(limit)} 的上限。"
-                "请拆分后分批导入。"
-            )
+        if upload.size > max_upload_bytes():
+            raise forms.ValidationError(too_large_message())
         return upload
+
+    def refuse_too_large(self) -> None:
+        """The upload was cut off by :class:`UploadLimit`: say so, instead of "请选择文件"."""
+        self.is_valid()
+        self.errors.pop("file", None)
+        self.add_error("file", too_large_message())
 
 
 class ApplyForm(forms.Form):
@@ -77,3 +80,36 @@ class ApplyForm(forms.Form):
 
 def max_upload_bytes() -> int:
     return settings.SHUANGSUIJI_MAX_UPLOAD_BYTES
+
+
+def too_large_message() -> str:
+    return f"文件过大，超过了 {filesizeformat(max_upload_bytes())} 的上限。请把数据拆分成几个文件分别导入。"
+
+
+class UploadLimit(FileUploadHandler):
+    """First in the upload handler chain: stops reading a file once it passes the limit, so an
+    oversized upload is neither kept in memory nor written to a temporary file."""
+
+    def __init__(self, request=None, limit: int | None = None):
+        super().__init__(request)
+        self.limit = max_upload_bytes() if limit is None else limit
+        self.exceeded = False
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        # The whole body is over the limit (plus room for the form fields): no need to look.
+        if content_length and content_length > self.limit + 64 * 1024:
+            self.exceeded = True
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        if self.exceeded:
+            raise StopUpload(connection_reset=False)
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > self.limit:
+            self.exceeded = True
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None  # the next handler builds the file

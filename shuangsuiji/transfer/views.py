@@ -21,13 +21,14 @@ from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from shuangsuiji.core import permissions
 from shuangsuiji.core.models import Department
 
 from . import services
-from .forms import ApplyForm, ImportForm, max_upload_bytes
+from .forms import ApplyForm, ImportForm, UploadLimit, max_upload_bytes
 from .models import ImportBatch
 
 Kind = ImportBatch.Kind
@@ -107,7 +108,7 @@ def import_index(request):
     user = request.user
     departments = [d for d in permissions.visible_departments(user) if _may_see_batches(user, d)]
     batches = ImportBatch.objects.filter(department__in=departments).select_related(
-        "department", "job"
+        "department", "job", "user"
     )
     page = Paginator(batches, 30).get_page(request.GET.get("page"))
     editable = list(_editable_departments(user))
@@ -125,8 +126,17 @@ def import_index(request):
     )
 
 
+@csrf_exempt  # checked by csrf_protect below, once the upload limit is in place
 @login_required
 def import_upload(request, kind: str):
+    # The limit must be installed before anything reads the body (the CSRF check does).
+    limit = UploadLimit(request)
+    request.upload_handlers.insert(0, limit)
+    return _import_upload(request, kind, limit)
+
+
+@csrf_protect
+def _import_upload(request, kind: str, limit: UploadLimit):
     user = request.user
     kind = _kind(kind)
     editable = _editable_departments(user)
@@ -144,7 +154,9 @@ def import_upload(request, kind: str):
 
     if request.method == "POST":
         form = ImportForm(request.POST, request.FILES, departments=editable)
-        if form.is_valid():
+        if limit.exceeded:
+            form.refuse_too_large()
+        elif form.is_valid():
             upload = form.cleaned_data["file"]
             try:
                 batch = services.create_batch(

@@ -10,6 +10,7 @@ from datetime import timedelta
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadhandler import StopUpload
 from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -66,10 +67,11 @@ def bad_row() -> list:
 
 def upload(client: Client, data: bytes, *, name="名录.xlsx", kind="targets", department="SCJGJ"):
     url = reverse("transfer:upload", args=[kind]) + f"?department={department}"
-    form = {"file": SimpleUploadedFile(name, data), "department": ""}
-    # The department choice is the select's value (its pk); take it from the form page.
+    # The department choice is the select's value (its pk); take it from the form page. The
+    # fields come before the file, as in the browser's form.
     page = client.get(url)
-    form["department"] = page.context["form"]["department"].value()
+    form = {"department": page.context["form"]["department"].value()}
+    form["file"] = SimpleUploadedFile(name, data)
     return client.post(url, form)
 
 
@@ -525,8 +527,27 @@ def test_upload_over_the_size_limit_is_refused(org):
     assert len(data) > 1000
     response = upload(client, data)
     assert response.status_code == 200
-    assert "文件过大" in text(response) and "上限" in text(response)
+    form = response.context["form"]
+    assert list(form.errors) == ["file"]
+    assert "文件过大" in form.errors["file"][0] and "1000" in form.errors["file"][0]
     assert not ImportBatch.objects.exists()
+
+
+def test_upload_limit_stops_reading_the_file(org):
+    """The limit is enforced while the body is read: the file never reaches the form."""
+    from shuangsuiji.transfer.forms import UploadLimit
+
+    limit = UploadLimit(limit=100)
+    limit.new_file("file", "a.xlsx", XLSX, None)
+    assert limit.receive_data_chunk(b"x" * 60, 0) == b"x" * 60
+    with pytest.raises(StopUpload):
+        limit.receive_data_chunk(b"x" * 60, 60)
+    assert limit.exceeded
+    # A body far over the limit is refused before its first file.
+    limit = UploadLimit(limit=100)
+    limit.handle_raw_input(None, {}, 10_000_000, b"--x")
+    with pytest.raises(StopUpload):
+        limit.new_file("file", "a.xlsx", XLSX, None)
 
 
 def test_empty_upload_is_refused(org):
@@ -707,3 +728,21 @@ def test_job_of_a_crashed_server_is_finished_by_a_new_worker(org):
     assert job.status == Job.Status.DONE and job.attempts == 2
     assert batch.status == ImportBatch.Status.PREVIEWED and batch.new == 3
     assert 'data-count="new">3<' in text(client.get(reverse("transfer:batch", args=[batch.pk])))
+
+
+@override_settings(SHUANGSUIJI_MAX_UPLOAD_BYTES=1000)
+def test_upload_far_over_the_limit_is_refused_before_reading(org):
+    response = upload(org.client(org.scjgj_admin), b"x" * 200_000, name="big.csv")
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == ["file"]
+    assert "文件过大" in text(response)
+    assert not ImportBatch.objects.exists()
+
+
+def test_index_query_count_does_not_grow_with_batches(org, django_assert_max_num_queries):
+    for _ in range(5):
+        previewed_batch(org, good_rows(1))
+    client = org.client(org.office)
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("transfer:imports"))
+    assert len(response.context["page"].object_list) == 5
