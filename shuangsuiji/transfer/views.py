@@ -241,7 +241,11 @@ def batch_apply(request, pk: int):
     permissions.require_edit(user, batch.department)
     with transaction.atomic():
         # Locked so that two clicks (or two users) cannot both start an apply.
-        batch = ImportBatch.objects.select_for_update().select_related("job").get(pk=batch.pk)
+        batch = (
+            ImportBatch.objects.select_for_update(of=("self",))
+            .select_related("job")
+            .get(pk=batch.pk)
+        )
         if batch.status != Status.PREVIEWED or _in_progress(batch):
             messages.error(
                 request, f"该批次当前状态为“{batch.get_status_display()}”，不能再次导入。"
