@@ -106,13 +106,14 @@ def _kind(kind: str) -> Kind:
 @login_required
 def import_index(request):
     user = request.user
-    departments = [d for d in permissions.visible_departments(user) if _may_see_batches(user, d)]
+    visible = list(permissions.visible_departments(user))
+    departments = [d for d in visible if _may_see_batches(user, d)]
     batches = ImportBatch.objects.filter(department__in=departments).select_related(
         "department", "job", "user"
     )
     page = Paginator(batches, 30).get_page(request.GET.get("page"))
-    editable = list(_editable_departments(user))
-    export_department = user.department if user.department_id else None
+    editable = [d for d in visible if permissions.can_edit_department(user, d)]
+    own = next((d for d in visible if d.pk == user.department_id), None)
     return render(
         request,
         "transfer/index.html",
@@ -120,8 +121,8 @@ def import_index(request):
             "page": page,
             "kinds": Kind.choices,
             "import_department": editable[0] if editable else None,
-            "export_departments": permissions.visible_departments(user),
-            "export_department": export_department,
+            "export_departments": visible,
+            "export_department": own,
         },
     )
 

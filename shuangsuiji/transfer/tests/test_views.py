@@ -142,6 +142,16 @@ def test_index_lists_only_batches_the_user_may_see(org):
         assert detail not in text(org.client(user).get(url)), user
 
 
+def test_index_export_forms(org):
+    url = reverse("transfer:imports")
+    page = text(org.client(org.auditor).get(url))
+    assert 'action="/transfer/export/targets/"' in page
+    assert '<option value="GAJ"' in page and '<option value="SCJGJ"' in page
+    page = text(org.client(org.gaj_admin).get(url))
+    assert '<input type="hidden" name="department" value="GAJ">' in page
+    assert '<option value="SCJGJ"' not in page
+
+
 def test_index_offers_import_only_to_department_editors(org):
     url = reverse("transfer:imports")
     upload_url = reverse("transfer:upload", args=["targets"])
@@ -746,3 +756,64 @@ def test_index_query_count_does_not_grow_with_batches(org, django_assert_max_num
     with django_assert_max_num_queries(10):
         response = client.get(reverse("transfer:imports"))
     assert len(response.context["page"].object_list) == 5
+
+
+ITEM_HEADINGS = [
+    "抽查类别",
+    "检查事项",
+    "检查对象",
+    "事项类别",
+    "检查方式",
+    "检查主体",
+    "检查频次",
+    "检查依据",
+    "事项分类",
+]
+
+
+def test_items_import_goes_into_the_draft_list(org):
+    from shuangsuiji.catalog.models import Item
+
+    rows = [
+        [
+            "食品安全",
+            "食品经营者经营条件检查",
+            "食品经营者",
+            "一般检查事项",
+            "实地核查",
+            "市场监管部门",
+            "每年1次",
+            "《中华人民共和国食品安全法》第三十三条",
+            "A",
+        ],
+        [
+            "特种设备",
+            "电梯使用单位检查",
+            "电梯使用单位",
+            "重点检查事项",
+            "实地核查",
+            "市场监管部门",
+            "每年1次",
+            "《中华人民共和国特种设备安全法》第三十二条",
+            "B",
+        ],
+    ]
+    client = org.client(org.scjgj_admin)
+    batch = batch_of(
+        upload(client, xlsx_bytes(rows, headings=ITEM_HEADINGS, sheet="抽查事项清单"), kind="items")
+    )
+    jobs.run_pending()
+    batch.refresh_from_db()
+    assert (batch.status, batch.new, batch.invalid) == (ImportBatch.Status.PREVIEWED, 2, 0), (
+        batch.sample_errors
+    )
+    client.post(reverse("transfer:apply", args=[batch.pk]), {"mode": "all"})
+    jobs.run_pending()
+    page = text(client.get(reverse("transfer:batch", args=[batch.pk])))
+    assert 'id="applied"' in page and reverse("catalog:lists") in page
+    assert set(
+        Item.objects.filter(item_list__department=org.scjgj).values_list("name", flat=True)
+    ) == {
+        "食品经营者经营条件检查",
+        "电梯使用单位检查",
+    }
