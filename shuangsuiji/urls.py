@@ -5,4 +5,5 @@ urlpatterns = [
     path("catalog/", include("shuangsuiji.catalog.urls")),
     path("directory/", include("shuangsuiji.directory.urls")),
     path("transfer/", include("shuangsuiji.transfer.urls")),
+    path("public/", include("shuangsuiji.publication.urls")),
 ]
