@@ -301,6 +301,8 @@ def main() -> None:
                 os.environ,
                 SHUANGSUIJI_DATA=data_dir,
                 DATABASE_URL=fresh_database(args.database, data_dir),
+                # A million-row CSV is ~280 MB, above the default upload limit of 200 MB.
+                SHUANGSUIJI_MAX_UPLOAD_BYTES=str(2 * 1024**3),
             )
             proc = subprocess.run(
                 [sys.executable, __file__, "--rows", str(args.rows), "--child", fmt, str(files[fmt])],

@@ -2,7 +2,7 @@
 
 The flow (ISSUE3 "Import and export"):
 
-1. :func:`create_batch` stores the uploaded file under ``DATA_DIR/imports/<id>/`` with its SHA-256.
+1. :func:`create_batch` stores the uploaded file under ``DATA_DIR/imports/<id>-<random>/`` with its SHA-256.
 2. :func:`preview_batch` reads and validates every row, compares it with the database and counts
    new / changed / unchanged / removed (出库) / invalid rows; the per-row errors go to an .xlsx
    report next to the file. A file that cannot be read as a whole is ``rejected``. Nothing is
@@ -161,9 +161,9 @@ def create_batch(
             size=size,
             sha256=digest.hexdigest(),
         )
-        final = imports_dir() / str(batch.pk)
-        if final.exists():  # a leftover of a database that was reset
-            shutil.rmtree(final)
+        # "<id>-<random>": ids start again after a database reset (and in parallel test runs
+        # sharing a data folder), and an old batch's files must never be overwritten.
+        final = imports_dir() / f"{batch.pk}-{staging.name[4:12]}"
         staging.rename(final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -985,7 +985,8 @@ def apply_batch(
     report(0, batch.total, "正在导入（写入数据库）", force=True)
     side = _SideProgress(batch.job_id)
     try:
-        with transaction.atomic():
+        with bulk.big_cache(), transaction.atomic():
+            bulk.immediate_constraints()
             locked = (
                 ImportBatch.objects.select_for_update()
                 .select_related("department")
