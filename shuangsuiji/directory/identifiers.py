@@ -192,6 +192,10 @@ def _looks_like_mistyped_uscc(code: str) -> bool:
     return True
 
 
+# Registration authority (1–9, A, N, Y), type digit, six-digit region, then the code's alphabet.
+_USCC_SHAPE = re.compile(r"[1-9ANY][1-9]\d{6}[0-9A-HJ-NPQRTUW-Y]+")
+
+
 def classify_target_code(text) -> tuple[str, str]:
     """Classify and validate a target's code: ``("uscc" | "regno" | "other", normalised)``.
 
@@ -212,6 +216,10 @@ def classify_target_code(text) -> tuple[str, str]:
     if _looks_like_mistyped_uscc(code):
         bad = next(ch for ch in code if ch in _LOOKALIKES)
         raise InvalidCode(_illegal_char_message("统一社会信用代码", bad))
+    if len(code) in (17, 19) and _USCC_SHAPE.fullmatch(code):
+        # A credit code with a character dropped or doubled: refuse rather than file it as a
+        # non-market object's own code.
+        raise InvalidCode(f"统一社会信用代码应为18位，实际为{len(code)}位")
     for ch in code:
         if unicodedata.category(ch).startswith("C"):
             raise InvalidCode(f"编码含不可见的控制字符（U+{ord(ch):04X}）")

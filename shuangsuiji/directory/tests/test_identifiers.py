@@ -357,3 +357,22 @@ def test_bad_phones(text, expected):
     with pytest.raises(InvalidCode) as e:
         ids.validate_phone(text)
     assert message(e) == expected
+
+
+@pytest.mark.parametrize("drop", [9, 12, 17])
+def test_credit_code_with_a_character_dropped_or_doubled_is_refused(drop):
+    # Caught when the region part (positions 3–8) is intact, the usual slip in a long code.
+    code = ids.make_uscc("9", "1", "652801", "MA7ABCDE")
+    short = code[:drop] + code[drop + 1 :]
+    long = code[:drop] + code[drop] + code[drop:]
+    for wrong in (short, long):
+        with pytest.raises(InvalidCode) as exc:
+            ids.classify_target_code(wrong)
+        assert "统一社会信用代码应为18位" in exc.value.message
+
+
+@pytest.mark.parametrize(
+    "code", ["6901234567892", "2026-652801-47-01-000123", "CN20131234567", "新A12345挂"]
+)
+def test_non_market_codes_are_still_accepted(code):
+    assert ids.classify_target_code(code) == ("other", code.upper())
