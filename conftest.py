@@ -8,4 +8,12 @@ os.environ.setdefault("SHUANGSUIJI_DATA", tempfile.mkdtemp(prefix="ssj-test-"))
 # still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# Property tests explore the same examples on every run, so CI never fails by chance; run with
+# HYPOTHESIS_PROFILE=explore to search afresh.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 pytest_plugins = ["shuangsuiji.core.tests.fixtures"]
