@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "shuangsuiji.catalog",
     "shuangsuiji.directory",
     "shuangsuiji.transfer",
+    "shuangsuiji.planning",
     "shuangsuiji.publication",
 ]
 

@@ -5,5 +5,6 @@ urlpatterns = [
     path("catalog/", include("shuangsuiji.catalog.urls")),
     path("directory/", include("shuangsuiji.directory.urls")),
     path("transfer/", include("shuangsuiji.transfer.urls")),
+    path("planning/", include("shuangsuiji.planning.urls")),
     path("public/", include("shuangsuiji.publication.urls")),
 ]
