@@ -459,3 +459,23 @@ def test_undo_merge(org, lists, two_plans):
         == 1
     )
     assert len(selectors.merge_proposals(selectors.accepted_lines(org.prefecture, YEAR))) == 1
+
+
+def test_a_class_cap_uses_the_overall_ratio(org, lists, plan):
+    """Credit-linked ratios may be high for risky classes while the overall ratio stays ≤ 10%."""
+    setup_targets(org)  # A×100, B×50, C×10, D×3
+    scjgj_items, _ = lists
+    ok = services.create_line(user=org.scjgj_admin, plan=plan, data=line_data(scjgj_items[:1]))
+    assert selectors.line_warnings(ok, 1000) == []  # 9 of 163 = 5.5 %
+    high = services.create_line(
+        user=org.scjgj_admin,
+        plan=plan,
+        data=line_data(scjgj_items[:1], ratios={"A": 1500, "B": 1500, "D": 10000}),
+    )
+    assert "超过10%" in selectors.line_warnings(high, 1000)[0]
+    no_a = services.create_line(
+        user=org.scjgj_admin,
+        plan=plan,
+        data=line_data(scjgj_items[1:2], ratios={"A": 5000, "B": 6000}),
+    )
+    assert selectors.line_warnings(no_a, 1000) == []

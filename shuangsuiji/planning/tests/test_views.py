@@ -285,3 +285,33 @@ def test_live_count_vs_saved_for_other_departments(org, lists, plan):
     assert lines[0].live["total"] == 9
     selectors.live_counts(org.gaj_admin, plan, lines)
     assert lines[0].live is None
+
+
+def _many_plans(org, lists, n_lines):
+    scjgj_items, gaj_items = lists
+    accepted_plan(
+        org,
+        org.scjgj_admin,
+        org.scjgj,
+        [line_data(scjgj_items, task_name=f"市场检查{i}") for i in range(n_lines)],
+    )
+    accepted_plan(
+        org,
+        org.gaj_admin,
+        org.gaj,
+        [line_data(gaj_items, task_name=f"治安检查{i}") for i in range(n_lines)],
+    )
+
+
+@pytest.mark.parametrize("n_lines", [1, 6])
+def test_merge_and_index_query_counts_do_not_grow(
+    org, lists, n_lines, django_assert_max_num_queries
+):
+    """The office's pages read a fixed number of queries whatever the number of lines."""
+    _many_plans(org, lists, n_lines)
+    client = org.client(org.office)
+    client.get(f"/planning/merge/?year={YEAR}")  # warm the session
+    with django_assert_max_num_queries(16):
+        assert client.get(f"/planning/merge/?year={YEAR}").status_code == 200
+    with django_assert_max_num_queries(7):
+        assert client.get(f"/planning/?year={YEAR}").status_code == 200
