@@ -96,6 +96,7 @@ def plan_detail(request, pk: int):
     cfg = selectors.plan_settings(plan.department.jurisdiction, plan.year)
     for line in lines:
         line.warnings = selectors.line_warnings(line, cfg.a_class_max_bp)
+        line.scope_text = selectors.scope_text(line.scope)
     return render(
         request,
         "planning/detail.html",

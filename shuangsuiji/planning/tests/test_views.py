@@ -74,6 +74,7 @@ def test_line_form_create_edit_delete(org, lists, plan):
     assert line.expected_total == 3 and line.population_total == 13
     page = client.get(f"/planning/{plan.pk}/").content.decode()
     assert "食品生产企业检查" in page and "部门内部不定向抽查" in page
+    assert "信用风险分类：C、D" in page and "区域：652801" in page
     response = client.post(
         f"/planning/lines/{line.pk}/edit/",
         form_post(lists[0][:1], initiator=str(org.scjgj.pk), task_name="改名"),
