@@ -72,20 +72,14 @@ def _bad_regno() -> str:
     ("code", "message"),
     [
         (uscc(1)[:17] + ("0" if uscc(1)[17] != "0" else "1"), "校验位错误"),
-        (
-            uscc(1)[:-1],
-            "编码",
-        ),  # 17 characters: not a USCC, and a non-market code would be allowed …
+        (uscc(1)[:-1], "统一社会信用代码应为18位"),  # a character dropped: not a non-market code
         (uscc(10).replace("0", "O", 1), "疑为“0”"),  # a look-alike letter typed for a digit
         (_bad_regno(), "注册号校验位错误"),
         ("", "编码不能为空"),
     ],
 )
 def test_bad_target_codes(code, message):
-    values, errors = clean_one("targets", {"统一社会信用代码/注册号": code, "名称": "甲"})
-    if message == "编码":  # a 17-character code is a valid "other" code (non-market objects)
-        assert errors == {} and values["code_kind"] == "other"
-        return
+    _, errors = clean_one("targets", {"统一社会信用代码/注册号": code, "名称": "甲"})
     assert message in errors["统一社会信用代码/注册号"]
 
 
