@@ -6,4 +6,4 @@ cd "$(dirname "$0")"
 bash scripts/setup.sh --test
 .venv/bin/ruff check .
 export SHUANGSUIJI_DATA="${SHUANGSUIJI_DATA:-$(mktemp -d)}"
-exec .venv/bin/pytest -n "${TEST_WORKERS:-2}" "$@"
+exec .venv/bin/pytest -q -n "${TEST_WORKERS:-2}" "$@"
