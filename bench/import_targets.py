@@ -257,10 +257,12 @@ def run_child(path: Path, fmt: str, n: int) -> dict:
     t1 = time.perf_counter()
     batch = services.preview_batch(batch)
     t2 = time.perf_counter()
+    preview_phases = dict(services.PHASES)
     assert batch.status == "previewed", batch.message
     assert batch.invalid == 0 and batch.new == n, batch.counts
     batch = services.apply_batch(batch, user=user)
     t3 = time.perf_counter()
+    apply_phases = dict(services.PHASES)
     assert batch.status == "applied", batch.message
     assert Target.objects.count() == n and DirectoryEntry.objects.count() == n
     return {
@@ -274,7 +276,27 @@ def run_child(path: Path, fmt: str, n: int) -> dict:
         "apply_rows_s": round(n / (t3 - t2)),
         "total_rows_s": round(n / (t3 - t0)),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "preview_phases": _phases(preview_phases),
+        "apply_phases": _phases(apply_phases),
+        "loadavg": os.getloadavg()[0],
     }
+
+
+def _phases(raw: dict) -> dict:
+    """services.PHASES as disjoint phases: validate = read + clean (everything in the row loop
+    that is neither classify nor write); write_targets / write_entries = building the rows and
+    their audit tuples; insert_* = time inside the database inserts."""
+    inserts = sum(raw.get(k, 0.0) for k in ("insert_targets", "insert_entries", "insert_audit"))
+    out = {
+        "validate": raw.get("process", 0.0) - raw.get("classify", 0.0) - raw.get("write", 0.0),
+        "classify": raw.get("classify", 0.0),
+        "build_rows": raw.get("write", 0.0) - inserts,
+        "insert_targets": raw.get("insert_targets", 0.0),
+        "insert_entries": raw.get("insert_entries", 0.0),
+        "insert_audit": raw.get("insert_audit", 0.0),
+        "commit": raw.get("commit", 0.0),
+    }
+    return {k: round(v, 2) for k, v in out.items() if v}
 
 
 def main() -> None:
@@ -318,9 +340,13 @@ def main() -> None:
                 f"{fmt:>4} {result['database']:<10} {args.rows:,} rows: "
                 f"preview {result['preview_s']:.1f} s ({result['preview_rows_s']:,} rows/s), "
                 f"apply {result['apply_s']:.1f} s ({result['apply_rows_s']:,} rows/s), "
-                f"total {result['total_rows_s']:,} rows/s, peak memory {result['peak_rss_mb']:,} MB",
+                f"total {result['total_rows_s']:,} rows/s, peak memory {result['peak_rss_mb']:,} MB, "
+                f"load average {result['loadavg']:.1f}",
                 flush=True,
             )
+            for kind in ("preview", "apply"):
+                phases = ", ".join(f"{k} {v:.1f} s" for k, v in result[f"{kind}_phases"].items())
+                print(f"     {kind} phases: {phases}", flush=True)
     print(json.dumps(results, ensure_ascii=False))
 
 

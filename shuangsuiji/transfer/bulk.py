@@ -139,6 +139,13 @@ def select_in(sql: str, params: Sequence, values: Sequence, chunk: int = IN_CHUN
     """Run ``sql`` (with one ``{in}`` placeholder for the IN list) over ``values`` in chunks."""
     out: list[tuple] = []
     with connection.cursor() as cursor:
+        if is_postgres() and "IN ({in})" in sql:
+            # One array parameter: psycopg spent ~11 ms parsing each 5,000-placeholder query.
+            sql = sql.replace("IN ({in})", "= ANY(%s)")
+            for start in range(0, len(values), chunk):
+                cursor.execute(sql, [*params, list(values[start : start + chunk])])
+                out.extend(cursor.fetchall())
+            return out
         for start in range(0, len(values), chunk):
             part = values[start : start + chunk]
             cursor.execute(sql.format(**{"in": ", ".join(["%s"] * len(part))}), [*params, *part])

@@ -51,6 +51,21 @@ Status = ImportBatch.Status
 Action = AuditEntry.Action
 
 CHUNK = 5000
+
+# Seconds per phase of the last preview/apply in this process (read by bench/import_targets.py):
+# validate (read + clean), classify, write_targets, write_entries, write_audit, write_other, commit.
+PHASES: dict[str, float] = {}
+
+
+@contextlib.contextmanager
+def _phase(name: str):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        PHASES[name] = PHASES.get(name, 0.0) + time.perf_counter() - start
+
+
 SAMPLE_ERRORS = 200
 SYSTEM_USERNAME = "system"
 
@@ -373,7 +388,12 @@ class FastAudit:
 _TARGET_TYPE = audit.object_type(Target)
 _ENTRY_TYPE = audit.object_type(DirectoryEntry)
 _TARGET_DEFAULTS = {f: Target._meta.get_field(f).get_default() for f in TARGET_IMPORT_FIELDS}
+_TARGET_DEFAULTS_ITEMS = tuple(_TARGET_DEFAULTS.items())
 _TARGET_BOOLS = ("abnormal", "serious_illegal")
+
+
+def _row_code(row: Row) -> str:
+    return row.values["code"]
 
 
 class TargetImporter(Importer):
@@ -393,6 +413,10 @@ class TargetImporter(Importer):
             f"SELECT id, target_id, tags, active FROM {bulk.qn(bulk.table(DirectoryEntry))} "
             "WHERE department_id = %s AND target_id IN ({in})"
         )
+        self._target_columns = [
+            "id", "jurisdiction_id", "code", "code_kind",
+            *(_TARGET_ATTR[f] for f in TARGET_IMPORT_FIELDS), "created_at", "updated_at",
+        ]  # fmt: skip
 
     def classify(self, rows: list[Row]) -> None:
         codes = [r.values["code"] for r in rows]
@@ -441,31 +465,30 @@ class TargetImporter(Importer):
 
         # 1. master records: new ones, then changed ones
         new_rows = [r for r in pending if r.values["active"] and r.existing[0] is None]
+        # In code order: the unique (jurisdiction, code) index then grows at its end.
+        new_rows.sort(key=_row_code)
         ids = bulk.allocate_ids(Target, len(new_rows))
         inserts = []
+        jurisdiction_id, derive_kind = self.jurisdiction_id, schemas.TargetSchema.derive_kind
         for row, target_id in zip(new_rows, ids, strict=True):
             values = row.values
-            target = {**_TARGET_DEFAULTS, **{k: v for k, v in values.items() if k in _TARGET_ATTR}}
+            target = {k: values.get(k, d) for k, d in _TARGET_DEFAULTS_ITEMS}
             if "object_kind" not in values:
-                target["object_kind"] = schemas.TargetSchema.derive_kind(values)
-            target["id"], target["code"] = target_id, values["code"]
-            inserts.append(
-                (
-                    target_id, self.jurisdiction_id, values["code"], values["code_kind"],
-                    *(date(target[f]) if f == "established" else target[f] for f in TARGET_IMPORT_FIELDS),
-                    now, now,
-                )
-            )  # fmt: skip
+                target["object_kind"] = derive_kind(values)
+            code = values["code"]
+            # The audit snapshot (as core.audit.snapshot would write it) doubles as the row: the
+            # ISO date string is what SQLite stores and what COPY's text format reads.
+            after = {"code": code, "code_kind": values["code_kind"], **target}
+            if target["established"] is not None:
+                after["established"] = target["established"].isoformat()
+            inserts.append((target_id, jurisdiction_id, *after.values(), now, now))
+            target["id"], target["code"] = target_id, code
             row.existing = (target, None)
-            log.add(Action.CREATE, _TARGET_TYPE, target_id, self._repr(target), None,
-                    _jsonable({"code": values["code"], "code_kind": values["code_kind"],
-                               **{k: target[k] for k in TARGET_IMPORT_FIELDS}}))  # fmt: skip
-        bulk.insert_rows(
-            Target,
-            ["id", "jurisdiction_id", "code", "code_kind", *(_TARGET_ATTR[f] for f in TARGET_IMPORT_FIELDS),
-             "created_at", "updated_at"],
-            inserts,
-        )  # fmt: skip
+            log.add(
+                Action.CREATE, _TARGET_TYPE, target_id, f"{target['name']}（{code}）", None, after
+            )
+        with _phase("insert_targets"):
+            bulk.insert_rows(Target, self._target_columns, inserts)
 
         created = {id(r) for r in new_rows}
         updates = []
@@ -510,21 +533,22 @@ class TargetImporter(Importer):
             inserts.append((entry_id, dept_id, target["id"], tags, True, now, None, "", now))
             log.add(Action.CREATE, _ENTRY_TYPE, entry_id, f"{self.dept_name} · {self._repr(target)}", None,
                     {"target": target["id"], "active": True, "tags": tags})  # fmt: skip
-        bulk.insert_rows(
-            DirectoryEntry,
-            [
-                "id",
-                "department_id",
-                "target_id",
-                "tags",
-                "active",
-                "added_at",
-                "removed_at",
-                "removed_reason",
-                "updated_at",
-            ],
-            inserts,
-        )
+        with _phase("insert_entries"):
+            bulk.insert_rows(
+                DirectoryEntry,
+                [
+                    "id",
+                    "department_id",
+                    "target_id",
+                    "tags",
+                    "active",
+                    "added_at",
+                    "removed_at",
+                    "removed_reason",
+                    "updated_at",
+                ],
+                inserts,
+            )
         updates = []
         reason = self.note[:200]
         for row in pending:
@@ -561,7 +585,8 @@ class TargetImporter(Importer):
             ["tags", "active", "removed_at", "removed_reason", "updated_at"],
             updates,
         )
-        log.flush()
+        with _phase("insert_audit"):
+            log.flush()
 
 
 INSPECTOR_IMPORT_FIELDS = (
@@ -774,6 +799,14 @@ def _process(
     batch: ImportBatch, *, user: User | None, apply: bool, valid_only: bool, report: Report
 ) -> Outcome:
     """Read, validate and compare every row (and with ``apply``, write). FileRejected propagates."""
+    PHASES.clear()
+    with _phase("process"):
+        return _process_rows(batch, user=user, apply=apply, valid_only=valid_only, report=report)
+
+
+def _process_rows(
+    batch: ImportBatch, *, user: User | None, apply: bool, valid_only: bool, report: Report
+) -> Outcome:
     schema = schemas.get_schema(batch.kind)
     importer = IMPORTERS[batch.kind](batch=batch, user=user, apply=apply)
     context = importer.context()
@@ -801,7 +834,8 @@ def _process(
 
         def flush(chunk: list[Row]) -> None:
             if chunk:
-                importer.classify(chunk)
+                with _phase("classify"):
+                    importer.classify(chunk)
             good = []
             for row in chunk:
                 if row.errors:
@@ -812,7 +846,8 @@ def _process(
                 good.append(row)
                 setattr(counts, row.status, getattr(counts, row.status) + 1)
             if apply and good and (valid_only or counts.invalid == 0):
-                importer.write(good)
+                with _phase("write"):
+                    importer.write(good)
 
         for number, cells in table.rows:
             counts.total += 1
@@ -1031,7 +1066,9 @@ def apply_batch(
                 note=f"{locked.get_kind_display()}导入：{locked.filename}",
                 department=locked.department,
             )
-            return locked
+            commit_start = time.perf_counter()
+        PHASES["commit"] = time.perf_counter() - commit_start
+        return locked
     except _Refused as refused:
         batch.refresh_from_db()
         _save_outcome(batch, refused.outcome, status=Status.PREVIEWED, message=refused.message)
