@@ -10,7 +10,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 
 from shuangsuiji.core import permissions
 from shuangsuiji.core.models import Department, User
-from shuangsuiji.core.services import user_jurisdictions
+from shuangsuiji.core.permissions import user_jurisdictions
 
 from .models import Item, ItemList
 

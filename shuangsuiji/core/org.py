@@ -48,6 +48,8 @@ def manageable_users(user: User):
 @transaction.atomic
 def save_department(*, user: User, department: Department | None, data: dict) -> Department:
     permissions.require_office(user)
+    if department is None and user.jurisdiction_id is None:
+        raise OrgInputError({"code": "账号未关联行政区划，不能新建成员单位。"})
     code = (data.get("code") or "").strip().upper()
     name = (data.get("name") or "").strip()
     errors = {}
@@ -80,6 +82,7 @@ def save_department(*, user: User, department: Department | None, data: dict) ->
         AuditEntry.Action.UPDATE if before else AuditEntry.Action.CREATE,
         department,
         before=before,
+        department=department,
     )
     return department
 
@@ -94,7 +97,9 @@ def save_user(*, actor: User, account: User | None, data: dict) -> User:
         errors["role"] = "请选择角色。"
     department = None
     if data.get("department"):
-        department = Department.objects.filter(pk=data["department"]).first()
+        department_id = str(data["department"])
+        if department_id.isdigit():
+            department = permissions.visible_departments(actor).filter(pk=department_id).first()
         if department is None:
             errors["department"] = "所选部门不存在。"
     if role in DEPARTMENT_ROLES and department is None and "department" not in errors:
@@ -125,7 +130,8 @@ def save_user(*, actor: User, account: User | None, data: dict) -> User:
     if errors:
         raise OrgInputError(errors)
     before = audit.snapshot(account) if account else None
-    account = account or User(jurisdiction=actor.jurisdiction)
+    account = account or User()
+    account.jurisdiction_id = department.jurisdiction_id if department else actor.jurisdiction_id
     if account.pk == actor.pk and not data.get("is_active", True):
         raise OrgInputError({"is_active": "不能停用自己的账号。"})
     account.username = username

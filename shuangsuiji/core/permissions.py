@@ -10,7 +10,7 @@
 
 from django.core.exceptions import PermissionDenied
 
-from .models import Department, User
+from .models import Department, Jurisdiction, User
 
 Role = User.Role
 
@@ -23,12 +23,36 @@ def sees_all_departments(user) -> bool:
     return user.is_authenticated and (user.is_superuser or user.role in (Role.OFFICE, Role.AUDITOR))
 
 
+def _jurisdiction_prefix(user) -> str | None:
+    """The GB/T 2260 code prefix of what the user's jurisdiction covers (a prefecture covers its
+    counties); ``""`` for a superuser (everything), ``None`` for a user without a jurisdiction."""
+    if user.is_superuser:
+        return ""
+    root = user.jurisdiction
+    if root is None:
+        return None
+    return root.code[: {"province": 2, "prefecture": 4}.get(root.level, 6)]
+
+
+def user_jurisdictions(user):
+    """The user's jurisdiction and everything under it."""
+    prefix = _jurisdiction_prefix(user)
+    if prefix is None:
+        return Jurisdiction.objects.none()
+    return Jurisdiction.objects.filter(code__startswith=prefix)
+
+
+def covers(user, jurisdiction: Jurisdiction | None) -> bool:
+    prefix = _jurisdiction_prefix(user)
+    return prefix is not None and jurisdiction is not None and jurisdiction.code.startswith(prefix)
+
+
 def can_view_department(user, department: Department | None) -> bool:
-    if not user.is_authenticated:
+    if not user.is_authenticated or department is None:
         return False
     if sees_all_departments(user):
-        return True
-    return department is not None and user.department_id == department.pk
+        return covers(user, department.jurisdiction)
+    return user.department_id == department.pk
 
 
 def can_edit_department(user, department: Department | None) -> bool:
@@ -46,11 +70,9 @@ def can_see_personal_data(user, department: Department | None) -> bool:
 
 def visible_departments(user):
     """The departments whose private data the user may read."""
-    qs = Department.objects.all()
+    qs = Department.objects.select_related("jurisdiction")
     if sees_all_departments(user):
-        if user.jurisdiction_id and not user.is_superuser:
-            return qs.filter(jurisdiction_id=user.jurisdiction_id)
-        return qs
+        return qs.filter(jurisdiction__in=user_jurisdictions(user))
     if user.is_authenticated and user.department_id:
         return qs.filter(pk=user.department_id)
     return qs.none()

@@ -5,20 +5,11 @@ import datetime
 from django.db import transaction
 
 from . import audit, permissions
-from .models import AuditEntry, CalendarDay, CalendarYear, Jurisdiction, User
+from .models import AuditEntry, CalendarDay, CalendarYear, User
 
 
 class CalendarInputError(ValueError):
     pass
-
-
-def user_jurisdictions(user: User):
-    """The jurisdiction a user works in and everything under it."""
-    if user.is_superuser or not user.jurisdiction_id:
-        return Jurisdiction.objects.all()
-    root = user.jurisdiction
-    prefix = {"province": 2, "prefecture": 4}.get(root.level, 6)
-    return Jurisdiction.objects.filter(code__startswith=root.code[:prefix])
 
 
 def home_summary(user: User) -> dict:

@@ -1,6 +1,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from shuangsuiji.directory.selectors import mask_audit_entries
@@ -17,7 +19,7 @@ def home(request):
 @login_required
 def department_list(request):
     departments = Department.objects.select_related("jurisdiction").filter(
-        jurisdiction__in=services.user_jurisdictions(request.user)
+        jurisdiction__in=permissions.user_jurisdictions(request.user)
     )
     return render(request, "core/departments.html", {"departments": departments})
 
@@ -25,7 +27,9 @@ def department_list(request):
 @login_required
 def department_edit(request, pk: int | None = None):
     permissions.require_office(request.user)
-    department = get_object_or_404(Department, pk=pk) if pk else None
+    department = (
+        get_object_or_404(permissions.visible_departments(request.user), pk=pk) if pk else None
+    )
     errors = {}
     if request.method == "POST":
         try:
@@ -101,6 +105,8 @@ def _form_data(request, checkbox: str) -> dict:
 
 @login_required
 def calendar(request, year: int | None = None):
+    if year is not None and not 2000 <= year <= 2100:
+        raise Http404("没有该年份的工作日历。")
     years = list(CalendarYear.objects.values_list("year", flat=True))
     year = year or (years[-1] if years else None)
     can_edit = permissions.is_office(request.user)
@@ -128,7 +134,15 @@ def calendar(request, year: int | None = None):
 @login_required
 def audit_list(request):
     entries = AuditEntry.objects.select_related("user", "department")
-    if not permissions.sees_all_departments(request.user):
+    if permissions.sees_all_departments(request.user):
+        entries = entries.filter(
+            Q(department__in=permissions.visible_departments(request.user))
+            | Q(
+                department__isnull=True,
+                user__jurisdiction__in=permissions.user_jurisdictions(request.user),
+            )
+        )
+    else:
         entries = entries.filter(department_id=request.user.department_id)
     if q := request.GET.get("q", "").strip():
         entries = entries.filter(object_repr__icontains=q)
@@ -141,10 +155,17 @@ def audit_list(request):
 @login_required
 def job_status(request, pk: int):
     job = get_object_or_404(Job, pk=pk)
-    permissions.require(
-        job.created_by_id == request.user.pk
-        or permissions.can_view_department(request.user, job.department),
-        "只能查看本部门的后台任务。",
+    # Jobs carry the department's data (import messages, errors): its editors, the office and
+    # auditors of the jurisdiction, and whoever started it may follow one; inspectors may not.
+    user = request.user
+    may_follow = (
+        job.created_by_id == user.pk
+        or permissions.can_edit_department(user, job.department)
+        or (
+            permissions.sees_all_departments(user)
+            and permissions.can_view_department(user, job.department)
+        )
     )
+    permissions.require(may_follow, "只能查看本部门的后台任务。")
     template = "core/_job.html" if request.headers.get("HX-Request") else "core/job.html"
     return render(request, template, {"job": job})

@@ -70,7 +70,7 @@ def test_department_admin_is_refused_other_departments_and_office_roles(org):
             "is_active": "on",
         },
     )
-    assert response.status_code == 403
+    assert "所选部门不存在" in response.content.decode()  # another department is not offered
     page = admin.post(
         "/users/new/",
         {
@@ -103,3 +103,95 @@ def test_user_form_bad_input(org):
     ).content.decode()
     assert "不能停用自己的账号" in page
     assert User.objects.get(pk=org.office.pk).is_active
+
+
+def _other_prefecture(org):
+    from shuangsuiji.core.models import Jurisdiction
+
+    aksu = Jurisdiction.objects.create(code="652900", name="阿克苏地区", level="prefecture")
+    dept = Department.objects.create(jurisdiction=aksu, code="SCJGJ", name="地区市场监督管理局")
+    office = User.objects.create_user(
+        username="aksu_office",
+        password="x-long-pass-1",
+        role=User.Role.OFFICE,
+        jurisdiction=aksu,
+        department=dept,
+    )
+    return aksu, dept, office
+
+
+def test_an_office_never_reaches_another_jurisdiction(org):
+    from shuangsuiji.core import audit, jobs
+
+    _, aksu_dept, aksu_office = _other_prefecture(org)
+    other = org.client(aksu_office)
+    assert other.get(f"/departments/{org.gaj.pk}/edit/").status_code == 404
+    response = other.post(f"/departments/{org.gaj.pk}/edit/", {"code": "GAJ", "name": "改名"})
+    assert response.status_code == 404
+    page = other.post(
+        "/users/new/",
+        {
+            "username": "mole",
+            "role": "dept_admin",
+            "department": org.gaj.pk,
+            "password": "a-long-pass-1",
+            "is_active": "on",
+        },
+    ).content.decode()
+    assert "所选部门不存在" in page and not User.objects.filter(username="mole").exists()
+    assert other.get(f"/users/{org.gaj_admin.pk}/edit/").status_code == 404
+    audit.record(
+        org.gaj_admin,
+        "update",
+        org.gaj,
+        before={"name": "旧"},
+        note="bayingol secret",
+        department=org.gaj,
+    )
+    audit.record(org.office, "update", org.office, before={}, note="bayingol account")
+    assert "bayingol account" not in other.get("/audit/").content.decode()
+    assert "bayingol secret" not in other.get("/audit/").content.decode()
+    job = jobs.enqueue("test.none", {}, user=org.gaj_admin, department=org.gaj)
+    assert other.get(f"/jobs/{job.pk}/").status_code == 403
+    assert "州公安局" not in other.get("/departments/").content.decode()
+
+
+def test_inspectors_cannot_follow_their_departments_import_jobs(org):
+    from shuangsuiji.core import jobs
+
+    job = jobs.enqueue("test.none", {}, user=org.scjgj_admin, department=org.scjgj)
+    assert org.client(org.inspector).get(f"/jobs/{job.pk}/").status_code == 403
+    assert org.client(org.scjgj_head).get(f"/jobs/{job.pk}/").status_code == 200
+    assert org.client(org.auditor).get(f"/jobs/{job.pk}/").status_code == 200
+
+
+def test_new_account_takes_its_departments_jurisdiction_and_bad_ids_are_errors(org):
+    page = (
+        org.client(org.office)
+        .post(
+            "/users/new/",
+            {
+                "username": "abc",
+                "role": "inspector",
+                "department": "abc",
+                "password": "a-long-pass-1",
+            },
+        )
+        .content.decode()
+    )
+    assert "所选部门不存在" in page
+    org.client(org.office).post(
+        "/users/new/",
+        {
+            "username": "korla_insp",
+            "role": "inspector",
+            "department": org.gaj.pk,
+            "password": "a-long-pass-1",
+            "is_active": "on",
+        },
+    )
+    assert User.objects.get(username="korla_insp").jurisdiction == org.gaj.jurisdiction
+
+
+def test_calendar_year_out_of_range_is_not_found(org):
+    assert org.client(org.office).get("/calendar/10000/").status_code == 404

@@ -109,8 +109,9 @@ def test_list_query_count_is_pinned(org, user, django_assert_num_queries):
     client = org.client(getattr(org, user))
     client.get(LIST)  # warm the session
     # session, user, [the user's department], counts, regions, page rows, [the office's department
-    # list, and base.html's user.department]: constant, whatever the number of rows.
-    expected = {"office": 7, "scjgj_admin": 6, "gaj_admin": 6}[user]
+    # list, base.html's user.department, and the office's jurisdiction that scopes what it sees]:
+    # constant, whatever the number of rows.
+    expected = {"office": 8, "scjgj_admin": 6, "gaj_admin": 6}[user]
     with django_assert_num_queries(expected):
         response = client.get(LIST + "?tag=食品&risk=U")
     assert response.status_code == 200 and len(response.context["page"].object_list) == 50
@@ -121,7 +122,7 @@ def test_office_department_list_query_count(org, django_assert_num_queries):
         make_target(org, code=uscc(3000 + i), departments=(org.gaj,))
     client = org.client(org.office)
     client.get(LIST)
-    with django_assert_num_queries(8):  # as above, plus the department looked up by its code
+    with django_assert_num_queries(9):  # as above, plus the department looked up by its code
         response = client.get(LIST + "?department=GAJ")
     assert len(response.context["page"].object_list) == 50
 
