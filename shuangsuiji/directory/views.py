@@ -245,46 +245,53 @@ def _own_entry(request, pk: int) -> tuple[Target, DirectoryEntry]:
     return target, entry
 
 
+def _entry_form_action(request, pk, *, form_class, field, form_name, save, done):
+    """POST a one-field form about the user's own entry of a target (tags, 出库): on success
+    redirect with ``done``; on a form or service error show the detail page with the form."""
+    target, entry = _own_entry(request, pk)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            save(
+                user=request.user,
+                entry=entry,
+                expected_updated_at=form.cleaned_data["version"],
+                **{field: form.cleaned_data[field]},
+            )
+        except services.DirectoryError as exc:
+            form.add_error(field if exc.field == field else None, exc.message)
+        else:
+            messages.success(request, done)
+            return redirect("directory:target_detail", pk=target.pk)
+    return _target_detail(request, target, status=400, **{form_name: form})
+
+
 @login_required
 @require_POST
 def target_tags(request, pk: int):
-    target, entry = _own_entry(request, pk)
-    form = forms.TagsForm(request.POST)
-    if form.is_valid():
-        try:
-            services.set_entry_tags(
-                user=request.user,
-                entry=entry,
-                tags=form.cleaned_data["tags"],
-                expected_updated_at=form.cleaned_data["version"],
-            )
-        except services.DirectoryError as exc:
-            form.add_error("tags" if exc.field == "tags" else None, exc.message)
-        else:
-            messages.success(request, "标签已保存。")
-            return redirect("directory:target_detail", pk=target.pk)
-    return _target_detail(request, target, tags_form=form, status=400)
+    return _entry_form_action(
+        request,
+        pk,
+        form_class=forms.TagsForm,
+        field="tags",
+        form_name="tags_form",
+        save=services.set_entry_tags,
+        done="标签已保存。",
+    )
 
 
 @login_required
 @require_POST
 def target_remove(request, pk: int):
-    target, entry = _own_entry(request, pk)
-    form = forms.RemoveForm(request.POST)
-    if form.is_valid():
-        try:
-            services.remove_from_directory(
-                user=request.user,
-                entry=entry,
-                reason=form.cleaned_data["reason"],
-                expected_updated_at=form.cleaned_data["version"],
-            )
-        except services.DirectoryError as exc:
-            form.add_error("reason" if exc.field == "reason" else None, exc.message)
-        else:
-            messages.success(request, "已出库。记录仍保留，可随时重新入库。")
-            return redirect("directory:target_detail", pk=target.pk)
-    return _target_detail(request, target, remove_form=form, status=400)
+    return _entry_form_action(
+        request,
+        pk,
+        form_class=forms.RemoveForm,
+        field="reason",
+        form_name="remove_form",
+        save=services.remove_from_directory,
+        done="已出库。记录仍保留，可随时重新入库。",
+    )
 
 
 @login_required
