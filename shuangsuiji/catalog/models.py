@@ -142,3 +142,19 @@ class Item(models.Model):
     @property
     def method_list(self) -> list[str]:
         return [m for m in self.methods.split("、") if m]
+
+
+# The item template's columns in the seeds' order, with their headings: compared between versions,
+# validated by the services and read by the import.
+ITEM_FIELDS: tuple[tuple[str, str], ...] = (
+    ("category", "抽查类别"),
+    ("name", "检查事项"),
+    ("target_type", "检查对象"),
+    ("item_type", "事项类别"),
+    ("methods", "检查方式"),
+    ("subject", "检查主体"),
+    ("frequency", "检查频次"),
+    ("content", "检查内容"),
+    ("basis", "检查依据"),
+    ("item_class", "事项分类"),
+)

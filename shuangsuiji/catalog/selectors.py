@@ -12,23 +12,9 @@ from shuangsuiji.core import permissions
 from shuangsuiji.core.models import Department, User
 from shuangsuiji.core.permissions import user_jurisdictions
 
-from .models import Item, ItemList
+from .models import ITEM_FIELDS, Item, ItemList
 
 Status = ItemList.Status
-
-# Fields compared between two versions, with their column headings.
-COMPARED_FIELDS = (
-    ("category", "抽查类别"),
-    ("name", "检查事项"),
-    ("target_type", "检查对象"),
-    ("item_type", "事项类别"),
-    ("methods", "检查方式"),
-    ("subject", "检查主体"),
-    ("frequency", "检查频次"),
-    ("content", "检查内容"),
-    ("basis", "检查依据"),
-    ("item_class", "事项分类"),
-)
 
 
 def in_jurisdiction(user: User, jurisdiction_id: int) -> bool:
@@ -230,7 +216,7 @@ def compare(old: ItemList, new: ItemList) -> Comparison:
             continue
         diffs = [
             (label, _display(before[code], name), _display(item, name))
-            for name, label in COMPARED_FIELDS
+            for name, label in ITEM_FIELDS
             if getattr(before[code], name) != getattr(item, name)
         ]
         if diffs:

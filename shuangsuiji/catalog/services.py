@@ -32,7 +32,7 @@ from shuangsuiji.core import audit, permissions
 from shuangsuiji.core.models import AuditEntry, Department, Jurisdiction, User
 
 from . import selectors
-from .models import Item, ItemList
+from .models import ITEM_FIELDS, Item, ItemList
 
 Action = AuditEntry.Action
 Status = ItemList.Status
@@ -43,18 +43,6 @@ METHOD_SEPARATOR = "、"
 JOINT_CODE_PREFIX = "LH"  # 联合
 
 # The columns of the seed templates, in their order, with the A/B/C class of seed 004 last.
-ITEM_FIELDS: tuple[tuple[str, str], ...] = (
-    ("category", "抽查类别"),
-    ("name", "检查事项"),
-    ("target_type", "检查对象"),
-    ("item_type", "事项类别"),
-    ("methods", "检查方式"),
-    ("subject", "检查主体"),
-    ("frequency", "检查频次"),
-    ("content", "检查内容"),
-    ("basis", "检查依据"),
-    ("item_class", "事项分类"),
-)
 FIELD_LABELS = dict(ITEM_FIELDS)
 # 检查频次 and 检查内容 are blank in many published lists, so they may stay empty.
 REQUIRED_FIELDS = frozenset(
