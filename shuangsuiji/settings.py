@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "shuangsuiji.transfer",
     "shuangsuiji.planning",
     "shuangsuiji.publication",
+    "shuangsuiji.jointcheck",
+    "shuangsuiji.draws",
+    "shuangsuiji.staffing",
 ]
 
 MIDDLEWARE = [
