@@ -55,11 +55,6 @@ def _refuse_unless_editable(request, item_list: ItemList):
     return None
 
 
-def _querystring_without_page(request) -> str:
-    params = [(k, v) for k, v in request.GET.items() if k != "page" and v]
-    return urlencode(params) + "&" if params else ""
-
-
 def _transfer_links(item_list: ItemList) -> dict | None:
     if item_list.is_joint:
         return None
@@ -94,7 +89,6 @@ def _items_context(request, item_list: ItemList) -> dict:
         "categories": selectors.categories(item_list),
         "counts": selectors.class_counts(item_list),
         "class_choices": Item.ItemClass.choices,
-        "querystring_without_page": _querystring_without_page(request),
     }
 
 

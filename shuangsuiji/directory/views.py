@@ -56,7 +56,6 @@ def target_list(request):
     page = _page(request, targets, counts["total"])
     for target in page:
         target.tag_list = unpack(getattr(target, "entry_tags", "") or "")
-    querystring = _querystring(request)
     return render(
         request,
         "directory/target_list.html",
@@ -77,8 +76,7 @@ def target_list(request):
             "selected_risks": request.GET.getlist("risk"),
             "can_edit": department is not None
             and permissions.can_edit_department(user, department),
-            "querystring": querystring,
-            "querystring_without_page": f"{querystring}&" if querystring else "",
+            "querystring": _querystring(request),
         },
     )
 
@@ -332,7 +330,6 @@ def inspector_list(request):
     for inspector in page.object_list:
         inspector.region_names = [region_names.get(c, c) for c in unpack(inspector.regions)]
         inspector.speciality_list = unpack(inspector.specialities)
-    querystring = _querystring(request)
     kind_tabs = [("", "全部")] + list(Inspector.Kind.choices)
     own = user.department if user.department_id else None
     return render(
@@ -353,8 +350,7 @@ def inspector_list(request):
             ],
             "can_edit": own is not None and permissions.can_edit_department(user, own),
             "own_department": own,
-            "querystring": querystring,
-            "querystring_without_page": f"{querystring}&" if querystring else "",
+            "querystring": _querystring(request),
         },
     )
 

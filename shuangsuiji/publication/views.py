@@ -101,7 +101,7 @@ def log_index(request):
     return render(
         request,
         "publication/log.html",
-        {"size": size, "root": root.hex(), "page": page, "querystring_without_page": ""},
+        {"size": size, "root": root.hex(), "page": page},
     )
 
 
