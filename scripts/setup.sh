@@ -24,6 +24,9 @@ if [ ! -f "$vendor/.done" ] || [ package-lock.json -nt "$vendor/.done" ]; then
   mkdir -p "$vendor/bootstrap" "$vendor/htmx"
   cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/js/bootstrap.bundle.min.js "$vendor/bootstrap/"
   cp node_modules/htmx.org/dist/htmx.min.js "$vendor/htmx/"
+  # SHA-256 for the draws' commit–reveal in the browser: crypto.subtle is missing over plain http.
+  mkdir -p "$vendor/noble-hashes"
+  cp node_modules/@noble/hashes/{sha2,_md,_u64,utils}.js node_modules/@noble/hashes/LICENSE "$vendor/noble-hashes/"
   touch "$vendor/.done"
 fi
 
