@@ -461,3 +461,15 @@ def target_history(*, user: User, target: Target, entries: list[DirectoryEntry])
     for entry in entries:
         qs = qs | audit.history(entry)
     return list(qs.order_by("-at", "-id")[:200])
+
+
+def scope_targets(department: Department, params: Mapping) -> QuerySet:
+    """The targets of a department's directory scope: its active entries matching the filter
+    ``params`` (the parameters of :func:`target_entries`, as a task or plan line saves them).
+
+    No user is involved: a task's scope is always evaluated on its lead department's directory,
+    whoever asks (the draw freezes it; the plan counts it). Unordered; callers order."""
+    entries = DirectoryEntry.objects.filter(department=department, active=True)
+    if tag := param(params, "tag"):
+        entries = entries.filter(has_value("tags", tag))
+    return _filter_targets(Target.objects.filter(id__in=entries.values("target_id")), params)
