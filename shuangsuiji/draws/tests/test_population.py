@@ -1,0 +1,169 @@
+"""draws.population: the directory's targets streamed in byte order, frozen and drawn exactly as
+protocol.draw does it in memory (SQLite and PostgreSQL)."""
+
+import pytest
+
+from shuangsuiji.directory.models import Target
+from shuangsuiji.draws import population as P
+from shuangsuiji.protocol import draw as D
+
+ENTROPY = {"server": "ab" * 32}
+SALT = "5a" * 32
+
+
+def make(org, code, *, risk="A", region=None, industry="", jurisdiction=None):
+    return Target.objects.create(
+        jurisdiction=jurisdiction or org.prefecture,
+        code=code,
+        code_kind="other",
+        name=f"对象{code}",
+        object_kind="non_market",
+        risk_class=risk,
+        region=region,
+        industry=industry,
+    )
+
+
+@pytest.fixture
+def targets(org):
+    # Codes whose byte order differs from a locale's: lower/upper case, digits, CJK, a 4-byte
+    # character (U+20000) after a 3-byte one (U+FFFD), and an accented letter.
+    specs = [
+        ("b-1", "A", org.korla, "F5211"),
+        ("B-1", "B", org.luntai, "F"),
+        ("a", "", None, ""),
+        ("Z9", "C", org.korla, "C13"),
+        ("10", "D", org.korla, "x1"),
+        ("9", "U", None, "T"),
+        ("产品甲", "A", org.luntai, "U9"),
+        ("\ufffd项目", "B", None, ""),
+        ("\U00020000行为", "C", org.korla, "A0"),
+        ("é", "D", org.luntai, "Z"),
+    ]
+    return [make(org, c, risk=r, region=g, industry=i) for c, r, g, i in specs]
+
+
+def expected_label(t, stratum):
+    if stratum == "risk":
+        return t.risk_class or "U"
+    if stratum == "region":
+        return t.region.code if t.region else "U"
+    if stratum == "industry":
+        first = t.industry[:1]
+        return first if first and "A" <= first <= "T" else "U"
+    return "全部"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("stratum", P.STRATA)
+def test_rows_are_in_byte_order_with_the_documented_labels(targets, stratum):
+    got = list(P.rows(Target.objects.all(), stratum))
+    expected = sorted(
+        ((t.code, expected_label(t, stratum)) for t in targets), key=lambda r: r[0].encode()
+    )
+    assert got == expected
+    assert [c for c, _ in got] == sorted(c for c, _ in got)  # code point order == byte order
+
+
+@pytest.mark.django_db
+def test_rows_follow_the_queryset_filter(org, targets):
+    got = list(P.rows(Target.objects.filter(region=org.korla), "risk"))
+    assert got == [("10", "D"), ("Z9", "C"), ("b-1", "A"), ("\U00020000行为", "C")]
+
+
+@pytest.mark.django_db
+def test_unknown_stratum_is_refused(org):
+    with pytest.raises(ValueError, match="未知的分层方式"):
+        P.rows(Target.objects.all(), "colour")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("stratum", "sealed", "allocation"),
+    [
+        ("risk", True, "mode=ratio;A=5000;B=3000;C=10000;D=2000;U=5000"),
+        ("region", False, "mode=count;K=4"),
+        ("industry", False, "mode=count;K=5;F=3"),
+        ("none", False, "mode=ratio;全部=4000"),
+    ],
+)
+def test_freeze_and_perform_equal_the_in_memory_protocol(
+    org, targets, tmp_path, stratum, sealed, allocation
+):
+    qs = Target.objects.all()
+    excluded = [("a", "U" if stratum == "risk" else "x", "annual-limit")]
+    population = [r for r in P.rows(qs, stratum) if r[0] != "a"]
+    seen = []
+    frozen = P.freeze(
+        task_code="2026-XJ-0001",
+        draw_number=1,
+        rows=(r for r in P.rows(qs, stratum) if r[0] != "a"),
+        excluded=excluded,
+        allocation=allocation,
+        sealed=sealed,
+        salt=SALT if sealed else None,
+        directory=tmp_path / "d1",
+        progress=lambda done, total=None: seen.append(done),
+    )
+    memory = D.freeze(
+        task="2026-XJ-0001",
+        draw=1,
+        population=population,
+        excluded=excluded,
+        allocation=allocation,
+        sealed=sealed,
+        salt=SALT if sealed else None,
+    )
+    assert frozen.population_path.read_bytes() == memory.population_bytes
+    assert frozen.excluded_path.read_bytes() == memory.excluded_bytes
+    if sealed:
+        assert frozen.strata_path.read_bytes() == memory.strata_bytes
+    assert (frozen.population_sha256, frozen.excluded_sha256, frozen.strata_sha256) == (
+        memory.population_sha256,
+        memory.excluded_sha256,
+        memory.strata_sha256,
+    )
+    assert (frozen.counts, frozen.k, frozen.excluded_counts, frozen.size) == (
+        memory.counts,
+        memory.k,
+        memory.excluded_counts,
+        len(memory.rows),
+    )
+    assert seen == [len(population)]
+    got, want = P.perform(frozen, ENTROPY), D.perform(memory, ENTROPY)
+    assert got.seed == want.seed and got.seed_statement == want.seed_statement
+    assert got.selected == want.selected and got.selected
+
+
+@pytest.mark.django_db
+def test_a_code_in_two_jurisdictions_is_refused_as_a_duplicate_id(org, tmp_path):
+    make(org, "DUP", jurisdiction=org.korla)
+    make(org, "DUP", jurisdiction=org.luntai)
+    with pytest.raises(D.ProtocolError, match="重复"):
+        P.freeze(
+            task_code="2026-XJ-0001",
+            draw_number=1,
+            rows=P.rows(Target.objects.all(), "risk"),
+            excluded=[],
+            allocation="mode=count;K=1",
+            sealed=True,
+            salt=SALT,
+            directory=tmp_path,
+        )
+    assert list(tmp_path.iterdir()) == []  # nothing canonical left behind
+
+
+@pytest.mark.django_db
+def test_empty_population(org, tmp_path):
+    frozen = P.freeze(
+        task_code="2026-XJ-0001",
+        draw_number=1,
+        rows=P.rows(Target.objects.all(), "risk"),
+        excluded=[],
+        allocation="mode=count;K=3",
+        sealed=True,
+        salt=SALT,
+        directory=tmp_path,
+    )
+    assert frozen.size == 0 and frozen.population_sha256 == D.EMPTY_SHA256
+    assert P.perform(frozen, ENTROPY).selected == []
