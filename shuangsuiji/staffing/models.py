@@ -10,7 +10,7 @@ announcement, each replacement and the release (hashes and counts).
 
 from django.db import models
 
-from shuangsuiji.core.models import Department, User
+from shuangsuiji.core.models import Department, Job, User
 from shuangsuiji.directory.models import Inspector, Target
 from shuangsuiji.draws.models import EntropyItem, TargetDraw
 
@@ -42,6 +42,12 @@ class AssignmentRun(models.Model):
     record = models.BinaryField("人员抽取记录", null=True, blank=True)  # as served to auditors
     shortfall_count = models.PositiveIntegerField("人员不足的组与部门数", default=0)
     release_index = models.PositiveBigIntegerField(null=True, blank=True)
+    # The inputs chosen for this run (staffing.services.run_settings): need per team per
+    # department, the departments that opted in to their expert library, the entropy plan.
+    settings = models.JSONField("本轮参数", default=dict, blank=True)
+    frozen_at = models.DateTimeField("文件冻结时间", null=True, blank=True)
+    left_out_sha256 = models.CharField(max_length=64, blank=True)
+    job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
@@ -174,3 +180,30 @@ class Replacement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team} 更换 {self.out_id}"
+
+
+class DeclaredConflict(models.Model):
+    """A declared conflict of interest (回避, 行政处罚法 §43) between an inspector and a target: the
+    inspector is left out of every team that inspects the target, with reason ``recusal``."""
+
+    inspector = models.ForeignKey(Inspector, on_delete=models.CASCADE, related_name="conflicts")
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField("回避原因", max_length=300)
+    declared_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    declared_at = models.DateTimeField("登记时间", auto_now_add=True)
+    active = models.BooleanField("有效", default=True)
+
+    class Meta:
+        ordering = ["-declared_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["inspector", "target"],
+                condition=models.Q(active=True),
+                name="declared_conflict_active_unique",
+            )
+        ]
+        verbose_name = "回避登记"
+        verbose_name_plural = "回避登记"
+
+    def __str__(self) -> str:
+        return f"{self.inspector_id} 回避 {self.target_id}"
