@@ -10,7 +10,7 @@ hundreds of megabytes, and the published bytes must be served exactly as hashed.
 
 from django.db import models
 
-from shuangsuiji.core.models import Department, User
+from shuangsuiji.core.models import Department, Job, Jurisdiction, User
 from shuangsuiji.directory.models import Target
 from shuangsuiji.jointcheck.models import JointTask
 
@@ -52,6 +52,16 @@ class TargetDraw(models.Model):
     abandoned = models.BinaryField("作废文档", null=True, blank=True)
     abandoned_at = models.DateTimeField("作废时间", null=True, blank=True)
     abandon_reason = models.CharField("作废原因", max_length=500, blank=True)
+    # How the strata were formed when the draw was prepared (JointTask.StrataBy).
+    strata_by = models.CharField("分层方式", max_length=10, blank=True)
+    # Why a supplementary draw (number > 1 on a task whose list is already locked) was made.
+    supplementary_reason = models.CharField("补充抽取原因", max_length=500, blank=True)
+    freeze_job = models.ForeignKey(
+        Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    perform_job = models.ForeignKey(
+        Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
@@ -115,6 +125,8 @@ class EntropyItem(models.Model):
 
 class DrawEntropy(EntropyItem):
     draw = models.ForeignKey(TargetDraw, on_delete=models.CASCADE, related_name="entropy")
+    # A beacon's issue draw date as the lead gave it: checked to lie after reveals_due.
+    issue_date = models.DateField("开奖日期", null=True, blank=True)
 
     class Meta:
         ordering = ["draw_id", "name"]
@@ -146,3 +158,27 @@ class Selection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.position} {self.target_id}"
+
+
+class AnnualCap(models.Model):
+    """How many times a year one target may be drawn for items of one class (A/B/C), per
+    jurisdiction (国办发〔2024〕54号: each region publishes its own cap). Without a row the default
+    :data:`DEFAULT_ANNUAL_CAP` applies (seeds 000/001: at most twice a year). Key items (重点检查事项)
+    and complaint-driven tasks are exempt."""
+
+    DEFAULT = 2
+
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+")
+    item_class = models.CharField("事项分类", max_length=1)
+    max_per_year = models.PositiveSmallIntegerField("每年最多抽中次数")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["jurisdiction", "item_class"], name="annual_cap_unique")
+        ]
+        verbose_name = "年度抽查次数上限"
+        verbose_name_plural = "年度抽查次数上限"
+
+    def __str__(self) -> str:
+        return f"{self.item_class}类事项每年最多 {self.max_per_year} 次"

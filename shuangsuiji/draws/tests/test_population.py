@@ -167,3 +167,59 @@ def test_empty_population(org, tmp_path):
     )
     assert frozen.size == 0 and frozen.population_sha256 == D.EMPTY_SHA256
     assert P.perform(frozen, ENTROPY).selected == []
+
+
+@pytest.mark.django_db
+def test_codes_with_backslashes_and_control_characters_come_back_exactly(org):
+    # PostgreSQL's COPY escapes these; the rows must be the stored codes all the same.
+    codes = ["a\\b", "c\rd", "e\\\\N", "\\N", "f\x01g", "h\\.i", "j\x0bk\\t"]
+    for code in codes:
+        make(org, code, risk="B")
+    got = list(P.rows(Target.objects.all(), "risk"))
+    assert got == sorted((c, "B") for c in codes)
+    assert b"".join(P.rows(Target.objects.all(), "risk").blocks()) == b"".join(
+        f"{c}\tB\n".encode() for c in sorted(codes)
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("code", ["x\ty", "x\ny"])
+def test_a_code_with_a_tab_or_line_feed_is_refused(org, tmp_path, code):
+    make(org, code)
+    make(org, "ok")
+    with pytest.raises(D.ProtocolError, match="TAB 或 LF"):
+        P.freeze(
+            task_code="2026-XJ-0001",
+            draw_number=1,
+            rows=P.rows(Target.objects.all(), "risk"),
+            excluded=[],
+            allocation="mode=count;K=1",
+            sealed=True,
+            salt=SALT,
+            directory=tmp_path,
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.django_db
+def test_progress_and_blocks_over_several_fetches(org, tmp_path, monkeypatch):
+    monkeypatch.setattr(P, "FETCH_ROWS", 3)
+    for n in range(10):
+        make(org, f"C{n:02d}", risk="ABCDU"[n % 5])
+    blocks = list(P.rows(Target.objects.all(), "risk").blocks())
+    assert [b.count(b"\n") for b in blocks] == [3, 3, 3, 1]
+    calls = []
+    frozen = P.freeze(
+        task_code="2026-XJ-0001",
+        draw_number=1,
+        rows=P.rows(Target.objects.all(), "risk"),
+        excluded=[],
+        allocation="mode=count;K=4",
+        sealed=True,
+        salt=SALT,
+        directory=tmp_path,
+        progress=lambda done, total: calls.append((done, total)),
+        total=10,
+    )
+    assert calls == [(3, 10), (6, 10), (9, 10), (10, 10)]
+    assert frozen.counts == {"A": 2, "B": 2, "C": 2, "D": 2, "U": 2}
