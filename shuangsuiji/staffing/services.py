@@ -78,6 +78,17 @@ class StaffingError(ValueError):
     """A refused staffing operation; the message is for the user, in Chinese."""
 
 
+def _snapshot(run: AssignmentRun) -> dict:
+    """The run's audit snapshot: the published documents by their SHA-256, not their bytes."""
+    data = {}
+    for f in run._meta.concrete_fields:
+        value = getattr(run, f.attname)
+        if isinstance(value, bytes | memoryview):
+            value = D.sha256_hex(bytes(value))
+        data[f.name] = audit._jsonable(value)
+    return data
+
+
 def _iso(moment: datetime.datetime) -> str:
     return moment.astimezone(TZ).isoformat(timespec="seconds")
 
@@ -281,6 +292,7 @@ def create_run(*, user: User, task: JointTask, inputs: RunInputs) -> AssignmentR
             user,
             "create",
             run,
+            after=_snapshot(run),
             note=f"发起第 {number} 轮执法人员抽取"
             + (f"（{inputs.note[:200]}）" if inputs.note else ""),
             department=task.lead_department,
@@ -319,13 +331,14 @@ def _close_previous(user: User, previous: AssignmentRun) -> None:
         to = State.ABANDONED
     else:  # committing (nothing published yet) or shortfall
         to = State.SUPERSEDED
-    before = audit.snapshot(previous)
+    before = _snapshot(previous)
     previous.state = to
     previous.save(update_fields=["state", "updated_at"])
     audit.record(
         user,
         "update",
         previous,
+        after=_snapshot(previous),
         before=before,
         note=f"第 {previous.number} 轮{State(to).label}",
         department=previous.draw.task.lead_department,
@@ -446,7 +459,7 @@ def freeze(*, run_id: int, user: User | None = None, report=None) -> AssignmentR
         locked = AssignmentRun.objects.select_for_update().get(pk=run.pk)
         if locked.teams_sha256:
             return locked
-        before = audit.snapshot(locked)
+        before = _snapshot(locked)
         locked.teams_sha256 = inputs.teams_sha256
         locked.need_sha256 = inputs.need_sha256
         locked.eligibility_sha256 = inputs.eligibility_sha256
@@ -458,6 +471,7 @@ def freeze(*, run_id: int, user: User | None = None, report=None) -> AssignmentR
             user,
             "update",
             locked,
+            after=_snapshot(locked),
             before=before,
             note=f"冻结第 {locked.number} 轮的检查组、需要人数和资格文件（{len(inputs.teams)} 个检查组）",
             department=task.lead_department,
@@ -515,7 +529,14 @@ def commit(*, user: User, run: AssignmentRun, commitment: str) -> AssignmentRun:
         item.committed_by = user
         item.committed_at = timezone.now()
         item.save()
-        audit.record(user, "update", run, note=f"{item.name} 提交承诺", department=item.department)
+        audit.record(
+            user,
+            "update",
+            run,
+            after=_snapshot(run),
+            note=f"{item.name} 提交承诺",
+            department=item.department,
+        )
         _maybe_announce(run, user)
     return run
 
@@ -544,7 +565,7 @@ def _maybe_announce(run: AssignmentRun, user: User | None) -> None:
     )
     data = D.dumps(document)
     entry = log.append(data)
-    before = audit.snapshot(run)
+    before = _snapshot(run)
     run.announcement = data
     run.announcement_index = entry.index
     run.announced_at = now
@@ -555,6 +576,7 @@ def _maybe_announce(run: AssignmentRun, user: User | None) -> None:
         user,
         "publish",
         run,
+        after=_snapshot(run),
         before=before,
         note=f"公告第 {run.number} 轮执法人员抽取（公开日志第 {entry.index} 条）",
         department=task.lead_department,
@@ -600,7 +622,14 @@ def reveal(*, user: User, run: AssignmentRun, value: str) -> AssignmentRun:
         item.revealed_by = user
         item.revealed_at = timezone.now()
         item.save()
-        audit.record(user, "update", run, note=f"{item.name} 揭示", department=item.department)
+        audit.record(
+            user,
+            "update",
+            run,
+            after=_snapshot(run),
+            note=f"{item.name} 揭示",
+            department=item.department,
+        )
     return run
 
 
@@ -633,7 +662,12 @@ def enter_beacon(*, user: User, run: AssignmentRun, value: str, name: str = "") 
         item.revealed_at = timezone.now()
         item.save()
         audit.record(
-            user, "update", run, note=f"录入 {item.name} = {value}", department=task.lead_department
+            user,
+            "update",
+            run,
+            after=_snapshot(run),
+            note=f"录入 {item.name} = {value}",
+            department=task.lead_department,
         )
     return run
 
@@ -771,7 +805,7 @@ def _perform_locked(run: AssignmentRun, user: User | None, report=None) -> None:
     Shortfall.objects.bulk_create(shortfalls, batch_size=5000)
     doc, data = _record_bytes(run, assignment)
     entry = log.append(D.dumps(A.release_entry(doc, data)))
-    before = audit.snapshot(run)
+    before = _snapshot(run)
     run.assign_seed = assignment.assign_seed.hex()
     run.record = data
     run.performed_at = timezone.now()
@@ -783,6 +817,7 @@ def _perform_locked(run: AssignmentRun, user: User | None, report=None) -> None:
         user,
         "update",
         run,
+        after=_snapshot(run),
         before=before,
         note=(
             f"执行第 {run.number} 轮执法人员抽取：{run.teams_count} 个检查组"
@@ -959,7 +994,7 @@ def _apply(user, run, item, assignment, before, note) -> None:
     item.log_index = entry.index
     item.decision_note = note[:500]
     item.save()
-    run_before = audit.snapshot(run)
+    run_before = _snapshot(run)
     run.record = data
     run.save(update_fields=["record", "updated_at"])
     audit.record(
@@ -974,6 +1009,7 @@ def _apply(user, run, item, assignment, before, note) -> None:
         user,
         "update",
         run,
+        after=_snapshot(run),
         before=run_before,
         note=f"人员抽取记录加入第 {index + 1} 次更换",
         department=run.draw.task.lead_department,
