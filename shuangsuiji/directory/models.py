@@ -60,7 +60,12 @@ class Target(models.Model):
         D = "D", "D 信用风险高"
         U = "U", "未分类"
 
-    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+")
+    # No index of its own: the unique (jurisdiction, code) index serves every lookup by
+    # jurisdiction, and PostgreSQL's planner picked this one on a never-analysed table during a
+    # large import (reading every target already inserted, once per chunk: quadratic).
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     code = models.CharField("统一社会信用代码/注册号", max_length=64)
     code_kind = models.CharField("编码类型", max_length=5, choices=CodeKind.choices)
     name = models.CharField("名称", max_length=200)
@@ -113,8 +118,9 @@ class Target(models.Model):
 class DirectoryEntry(models.Model):
     """A target in a department's directory (入库), with the department's own tags (子库)."""
 
+    # No index of its own: (department, target) and (department, active) both start with it.
     department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, related_name="directory_entries"
+        Department, on_delete=models.PROTECT, related_name="directory_entries", db_index=False
     )
     target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="entries")
     tags = models.CharField("标签", max_length=500, blank=True)
