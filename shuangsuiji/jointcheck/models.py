@@ -8,7 +8,10 @@ URL-safe, ``<year>-<lead department code>-<sequence, 4 digits>`` (``2026-SCJGJ-0
 document number shown to people (``州市场监督管理局抽查〔2026〕7号``) is derived from it.
 """
 
+import datetime
+
 from django.db import models
+from django.utils import timezone
 
 from shuangsuiji.catalog.models import Item
 from shuangsuiji.core.models import Department, Jurisdiction, User
@@ -126,6 +129,14 @@ class JointTask(models.Model):
         return f"{issuer}抽查〔{self.year}〕{self.seq}号"
 
     @property
+    def is_internal(self) -> bool:
+        """Only the lead takes part (部门内部): no response step."""
+        return not any(
+            p.role == TaskDepartment.Role.PARTNER and p.response != TaskDepartment.Response.DECLINED
+            for p in self.participants.all()
+        )
+
+    @property
     def sealed(self) -> bool:
         return self.strata_by == self.StrataBy.RISK
 
@@ -173,3 +184,27 @@ class TaskDepartment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task.code} · {self.department.name}"
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role == self.Role.LEAD
+
+    @property
+    def active(self) -> bool:
+        """Takes part: the lead, and partners that have not declined."""
+        return self.response != self.Response.DECLINED
+
+    def overdue(self, today: datetime.date | None = None) -> bool:
+        """A partner that has not responded and whose response date has passed (seed 004 第四十条)."""
+        if self.is_lead or self.response != self.Response.PENDING or self.response_due is None:
+            return False
+        if self.task.state != JointTask.State.AWAITING:
+            return False
+        return (today or timezone.localdate()) > self.response_due
+
+    @property
+    def late(self) -> bool:
+        """Responded after the response date (allowed, but flagged)."""
+        if self.responded_at is None or self.response_due is None:
+            return False
+        return timezone.localdate(self.responded_at) > self.response_due
