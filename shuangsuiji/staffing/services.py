@@ -218,7 +218,9 @@ def _entropy_plan(inputs: RunInputs, departments: list[str]) -> list[str]:
     return sorted(names)
 
 
-def create_run(*, user: User, task: JointTask, inputs: RunInputs) -> AssignmentRun:
+def create_run(
+    *, user: User, task: JointTask, inputs: RunInputs, background: bool | None = None, report=None
+) -> AssignmentRun:
     """Start the next run of the task's drawn target draw and freeze its files.
 
     Allowed while the task is 已抽取 and the current run (if any) is not fully staffed: a run with
@@ -297,7 +299,7 @@ def create_run(*, user: User, task: JointTask, inputs: RunInputs) -> AssignmentR
             + (f"（{inputs.note[:200]}）" if inputs.note else ""),
             department=task.lead_department,
         )
-        big = draw.selections.count() > BACKGROUND_TEAMS
+        big = draw.selections.count() > BACKGROUND_TEAMS if background is None else background
         if big:
             job = jobs.enqueue(
                 "staffing.freeze",
@@ -309,7 +311,7 @@ def create_run(*, user: User, task: JointTask, inputs: RunInputs) -> AssignmentR
             run.job = job
             run.save(update_fields=["job", "updated_at"])
     if not big:
-        freeze(run_id=run.pk, user=user)
+        freeze(run_id=run.pk, user=user, report=report)
         run.refresh_from_db()
     return run
 
@@ -715,14 +717,16 @@ def _assignment(run: AssignmentRun, requests: list[dict]) -> A.Assignment:
     )
 
 
-def perform(*, user: User, run: AssignmentRun) -> AssignmentRun:
+def perform(
+    *, user: User, run: AssignmentRun, background: bool | None = None, report=None
+) -> AssignmentRun:
     """Perform the announced run once every value is in (big runs go to a background job)."""
     task = run.draw.task
     _require_lead(user, task, "执行执法人员抽取")
     with transaction.atomic():
         run = _locked_run(run)
         _check_performable(run)
-        big = run.teams_count > BACKGROUND_TEAMS
+        big = run.teams_count > BACKGROUND_TEAMS if background is None else background
         if big:
             if run.job_id and run.job.status in (Job.Status.QUEUED, Job.Status.RUNNING):
                 raise StaffingError("本轮抽取已在后台进行，请稍候查看进度。")
@@ -735,7 +739,7 @@ def perform(*, user: User, run: AssignmentRun) -> AssignmentRun:
             )
             run.save(update_fields=["job", "updated_at"])
             return run
-        _perform_locked(run, user)
+        _perform_locked(run, user, report)
     return run
 
 
