@@ -498,10 +498,10 @@ def test_replacement_approved_refused_and_without_substitute(org):
 
 def test_replacement_needs_a_current_member_and_a_done_run(org):
     task = make_task(org, targets=1)
-    staff(org, 2)
-    outsider = make_inspector(org, org.scjgj)
+    people = staff(org, 2)
     run = performed_run(org, task)
     team = run.teams.get()
+    outsider = next(i for i in people["SCJGJ"] if i != team.leader)
     with pytest.raises(services.StaffingError, match="不是检查组"):
         services.request_replacement(
             user=org.scjgj_admin,
