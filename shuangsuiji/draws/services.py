@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime
 import re
 import secrets
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -46,7 +46,6 @@ from django.utils import timezone
 from shuangsuiji.catalog.models import Item
 from shuangsuiji.core import audit, jobs, permissions
 from shuangsuiji.core.models import AuditEntry, Department, Job, User
-from shuangsuiji.directory.industry import section_of
 from shuangsuiji.directory.models import Target
 from shuangsuiji.directory.selectors import scope_targets
 from shuangsuiji.jointcheck.models import JointTask, TaskDepartment
@@ -148,33 +147,6 @@ def require_see_list(user: User, task: JointTask) -> None:
 def candidates(task: JointTask) -> QuerySet:
     """The task's scope on the lead department's directory (active entries matching the filter)."""
     return scope_targets(task.lead_department, task.scope or {})
-
-
-def stratum_of(strata_by: str, *, risk_class: str, region_code: str | None, industry: str) -> str:
-    """A candidate's stratum label (§1.1). Risk classes are A–D/U (sealed); regions their
-    GB/T 2260 code; industries their GB/T 4754 门类 letter; no strata: ``ALL``."""
-    if strata_by == JointTask.StrataBy.RISK:
-        return risk_class or "U"
-    if strata_by == JointTask.StrataBy.REGION:
-        return region_code or "未知区域"
-    if strata_by == JointTask.StrataBy.INDUSTRY:
-        code = (industry or "").upper()
-        if code[:1].isalpha():
-            return code[0]
-        return section_of(code) or "未知行业"
-    return "ALL"
-
-
-def _stratum_rows(qs: QuerySet, strata_by: str) -> Iterable[tuple[int, str, str]]:
-    """(target id, ID, stratum) for every target of ``qs``, streamed."""
-    for pk, code, risk, region, industry in qs.values_list(
-        "id", "code", "risk_class", "region__code", "industry"
-    ).iterator(chunk_size=20000):
-        yield (
-            pk,
-            code,
-            stratum_of(strata_by, risk_class=risk, region_code=region, industry=industry),
-        )
 
 
 def allocation_of(task: JointTask) -> D.Allocation:
@@ -332,16 +304,10 @@ def review(draw: TargetDraw) -> Review:
     excluded = {e.target_id: e for e in draw.exclusions.select_related("decided_by")}
     result.excluded = excluded
     result.suggestions = suggestions(task, draw) if draw.state == State.PREPARING else {}
-    counts: Counter = Counter()
-    rows = scope.values_list("id", "risk_class", "region__code", "industry")
-    for pk, risk, region, industry in rows.iterator(chunk_size=20000):
-        result.total += 1
-        if pk in excluded:
-            continue
-        counts[
-            stratum_of(draw.strata_by, risk_class=risk, region_code=region, industry=industry)
-        ] += 1
-    result.by_stratum = dict(sorted(counts.items()))
+    result.total = scope.count()
+    result.by_stratum = engine.stratum_counts(
+        scope.exclude(id__in=draw.exclusions.values("target_id")), draw.strata_by
+    )
     wanted = set(result.suggestions) | set(excluded)
     result.targets = Target.objects.in_bulk(wanted)
     # Exclusions of targets that have since left the scope still show (they left the directory).
@@ -637,34 +603,33 @@ def run_freeze(draw_id: int, *, user: User | None, report: Callable | None = Non
         return draw
     task = draw.task
     scope = candidates(task)
-    exclusions = dict(draw.exclusions.values_list("target_id", "reason"))
-    rows: list[tuple[str, str]] = []
-    excluded: list[tuple[str, str, str]] = []
-    total = scope.count()
-    report(0, total, "读取名录库", force=True)
-    for n, (pk, code, stratum) in enumerate(_stratum_rows(scope, draw.strata_by), 1):
-        if pk in exclusions:
-            excluded.append((code, stratum, exclusions[pk]))
-        else:
-            rows.append((code, stratum))
-        if n % 50000 == 0:
-            report(n, total, "读取名录库")
-    report(total, total, "写入规范文件", force=True)
+    excluded_ids = draw.exclusions.values("target_id")
+    reasons = dict(draw.exclusions.values_list("target__code", "reason"))
+    excluded = [
+        (code, label, reasons[code])
+        for code, label in engine.labelled_codes(scope.filter(id__in=excluded_ids), draw.strata_by)
+    ]
+    population = scope.exclude(id__in=excluded_ids)
+    total = population.count()
+    report(0, total, "读取名录库并写入规范文件", force=True)
     relative = engine.relative_folder(task.code, draw.number)
     try:
         info = engine.freeze(
             task_code=task.code,
             draw_number=draw.number,
-            rows=rows,
+            candidates=population,
             excluded=excluded,
             allocation=draw.allocation,
             sealed=draw.sealed,
             salt=secrets.token_hex(32) if draw.sealed else None,
-            directory=engine.folder(relative),
+            strata_by=draw.strata_by,
+            relative=relative,
+            progress=report,
+            total=total,
         )
     except D.ProtocolError as exc:
         raise DrawError(f"冻结失败：{exc}") from exc
-    if info.population_size == 0:
+    if info.size == 0:
         raise DrawError("抽查对象总体为空，不能冻结。")
     with transaction.atomic():
         draw = _lock_draw(draw_id)
@@ -675,7 +640,7 @@ def run_freeze(draw_id: int, *, user: User | None, report: Callable | None = Non
         draw.population_sha256 = info.population_sha256
         draw.excluded_sha256 = info.excluded_sha256
         draw.strata_sha256 = info.strata_sha256 or ""
-        draw.population_size = info.population_size
+        draw.population_size = info.size
         draw.counts = info.counts
         draw.k = info.k
         draw.excluded_counts = info.excluded_counts
@@ -687,7 +652,7 @@ def run_freeze(draw_id: int, *, user: User | None, report: Callable | None = Non
             Action.UPDATE,
             draw,
             before=before,
-            note=f"冻结抽查对象总体：{info.population_size} 个对象，"
+            note=f"冻结抽查对象总体：{info.size} 个对象，"
             f"排除 {sum(info.excluded_counts.values())} 个",
             department=task.lead_department,
         )
@@ -766,20 +731,6 @@ def _iso(value: datetime.datetime) -> str:
     return timezone.localtime(value).isoformat(timespec="seconds")
 
 
-class _Hashes:
-    """A ``Frozen`` look-alike with the stored hashes (the files stay on disk)."""
-
-    def __init__(self, draw: TargetDraw):
-        self.task = draw.task.code
-        self.draw = draw.number
-        self.sealed = draw.sealed
-        self.allocation = draw.allocation
-        self.rows = range(draw.population_size)
-        self.population_sha256 = draw.population_sha256
-        self.excluded_sha256 = draw.excluded_sha256
-        self.strata_sha256 = draw.strata_sha256 or None
-
-
 def announce(*, user: User, draw: TargetDraw) -> TargetDraw:
     """Publish the announcement (§1.6) in the public log, in the same transaction (→ 已公告)."""
     task = draw.task
@@ -803,7 +754,7 @@ def announce(*, user: User, draw: TargetDraw) -> TargetDraw:
         }
         try:
             document = D.announcement(
-                _Hashes(draw),
+                engine.frozen(draw),
                 task_name=task.name,
                 announced_at=_iso(at),
                 lead_department=task.lead_department.code,
@@ -989,23 +940,12 @@ def run_perform(draw_id: int, *, user: User | None, report: Callable | None = No
     task = draw.task
     entropy = {item.name: item.value for item in draw.entropy.all()}
     report(0, draw.population_size, "读取规范文件", force=True)
-    frozen = engine.load(
-        task_code=task.code,
-        draw_number=draw.number,
-        allocation=draw.allocation,
-        sealed=draw.sealed,
-        directory=engine.folder(draw.files_dir),
-    )
-    if (frozen.population_sha256, frozen.excluded_sha256, frozen.strata_sha256 or "") != (
-        draw.population_sha256,
-        draw.excluded_sha256,
-        draw.strata_sha256,
-    ):
+    try:
+        result = engine.perform(draw, entropy)
+    except (D.ProtocolError, OSError) as exc:
         raise DrawError(
-            "冻结的文件与公告的哈希值不符（文件被改动过），不能抽取。请联系系统管理员。"
-        )
-    report(0, draw.population_size, "计算种子并排序", force=True)
-    result = engine.perform(frozen, entropy)
+            f"冻结的文件与公告的哈希值不符或无法读取，不能抽取：{exc}。请联系系统管理员。"
+        ) from exc
     ids = [s.id for s in result.selected]
     targets = {
         code: (pk, name)
