@@ -219,8 +219,10 @@ def eligibility_bytes(eligible: Mapping[tuple[str, str], list[str]]) -> bytes:
     sorts before every printable character, so ``GAJ`` comes before ``GAJX``)."""
     parts = []
     for team, dept in sorted(eligible):
-        prefix = f"{team}\t{dept}\t"
-        parts.extend(f"{prefix}{code}\n" for code in eligible[(team, dept)])
+        codes = eligible[(team, dept)]
+        if codes:
+            prefix = f"{team}\t{dept}\t"
+            parts.append(prefix + f"\n{prefix}".join(codes) + "\n")
     return "".join(parts).encode("utf-8")
 
 

@@ -553,3 +553,33 @@ def test_declared_conflicts(org):
     services.withdraw_conflict(user=org.gaj_admin, conflict=item)
     with pytest.raises(services.StaffingError, match="已撤销"):
         services.withdraw_conflict(user=org.gaj_admin, conflict=item)
+
+
+def test_big_runs_freeze_and_perform_in_background_jobs(org, monkeypatch):
+    from shuangsuiji.core import jobs
+    from shuangsuiji.core.models import Job
+
+    monkeypatch.setattr(services, "BACKGROUND_TEAMS", 2)
+    task = make_task(org, targets=5)
+    staff(org, 3)
+    run = services.create_run(user=org.scjgj_admin, task=task, inputs=inputs())
+    assert run.state == State.COMMITTING and not run.teams_sha256 and run.job.kind == "staffing.freeze"
+    page = org.client(org.scjgj_admin).get(f"/staffing/{task.code}/runs/1/1/").content.decode()
+    assert "后台任务排队中" in page
+    assert jobs.run_pending() == 1
+    run.refresh_from_db()
+    assert run.state == State.ANNOUNCED and run.teams_count == 5
+    assert Job.objects.get(pk=run.job_id).status == Job.Status.DONE
+    services.enter_beacon(user=org.scjgj_admin, run=run, value="482")
+    services.perform(user=org.scjgj_admin, run=run)
+    with pytest.raises(services.StaffingError, match="后台进行"):
+        services.perform(user=org.scjgj_admin, run=run)
+    assert jobs.run_pending() == 1
+    run.refresh_from_db()
+    assert run.state == State.DONE and Team.objects.filter(run=run).count() == 5
+    assert verify(run).passed
+    # Re-running the finished jobs (a worker restart) changes nothing.
+    assert services.freeze(run_id=run.pk).teams_sha256 == run.teams_sha256
+    job = Job.objects.get(pk=run.job_id)
+    assert services._perform_job(job, lambda *a, **k: None)["state"] == State.DONE
+    assert Team.objects.filter(run=run).count() == 5
