@@ -475,6 +475,8 @@ def configure_entropy(*, user: User, draw: TargetDraw, plan: EntropyPlan) -> lis
     """Choose the draw's entropy items (§1.4) before any commitment is made."""
     task = draw.task
     require_lead(user, task)
+    if _fresh(draw).state not in (State.PREPARING, State.COMMITTING):
+        raise DrawError("已公告的抽取不能更改随机数来源。")
     departments = task_departments(task)
     if not (plan.parties or plan.server or plan.beacon_source):
         raise DrawError("请至少选择一种随机数来源：公开随机源、各部门承诺–揭示或服务器随机数。")
