@@ -291,3 +291,18 @@ def test_from_plan_line_and_entry_buttons(world):
 def test_anonymous_is_sent_to_login(org, path):
     response = org.client(None).get(f"/tasks/{path}")
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_plan_page_offers_the_button_to_the_initiating_department_only(world):
+    from .test_services import _accepted_plan
+
+    org = world.org
+    line = _accepted_plan(world)
+    button = f"/tasks/from-line/{line.pk}/"
+    for user, shown in ((org.scjgj_admin, True), (org.scjgj_head, True), (org.gaj_admin, False),
+                        (org.office, False), (org.inspector, False)):  # fmt: skip
+        response = org.client(user).get(f"/planning/{line.plan_id}/")
+        if response.status_code == 200:
+            assert (button in response.content.decode()) is shown, user
+        else:
+            assert not shown
