@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 
-from django.http import Http404, HttpResponse
+from functools import wraps
+
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -17,6 +19,30 @@ NOT_RELEASED = (
     "这次抽取的结果尚未公开：不预先告知的检查，名单在现场检查结束后公开；"
     "或抽取尚未完成。公告已公开，可先查看公告。"
 )
+
+
+def _answers_404(page: bool = False):
+    """The public's 404s say why, in Chinese: as JSON for the documents and files (scripts read
+    them), as a page for the draw's page."""
+
+    def wrap(view):
+        @wraps(view)
+        def inner(request, *args, **kwargs):
+            try:
+                return view(request, *args, **kwargs)
+            except Http404 as exc:
+                message = str(exc) or "没有找到。"
+                if page:
+                    return render(
+                        request, "draws/public_missing.html", {"message": message}, status=404
+                    )
+                return JsonResponse(
+                    {"error": message}, status=404, json_dumps_params={"ensure_ascii": False}
+                )
+
+        return inner
+
+    return wrap
 
 
 def _json(data: bytes) -> HttpResponse:
@@ -38,6 +64,7 @@ def index(request):
 
 
 @require_GET
+@_answers_404(page=True)
 def page(request, code: str, number: int):
     draw = selectors.public_draw(code, number)
     released = draw.released_at is not None
@@ -54,16 +81,19 @@ def page(request, code: str, number: int):
 
 
 @require_GET
+@_answers_404()
 def announcement(request, code: str, number: int):
     return _json(selectors.public_draw(code, number).announcement)
 
 
 @require_GET
+@_answers_404()
 def release(request, code: str, number: int):
     return _json(_released(code, number).record)
 
 
 @require_GET
+@_answers_404()
 def abandoned(request, code: str, number: int):
     draw = selectors.public_draw(code, number)
     if draw.abandoned is None:
@@ -72,10 +102,12 @@ def abandoned(request, code: str, number: int):
 
 
 @require_GET
+@_answers_404()
 def population(request, code: str, number: int):
     return file_response(_released(code, number), engine.POPULATION, public=True)
 
 
 @require_GET
+@_answers_404()
 def excluded(request, code: str, number: int):
     return file_response(_released(code, number), engine.EXCLUDED, public=True)

@@ -1,6 +1,8 @@
 """draws.population: the directory's targets streamed in byte order, frozen and drawn exactly as
 protocol.draw does it in memory (SQLite and PostgreSQL)."""
 
+import shutil
+
 import pytest
 
 from shuangsuiji.directory.models import Target
@@ -223,3 +225,52 @@ def test_progress_and_blocks_over_several_fetches(org, tmp_path, monkeypatch):
     )
     assert calls == [(3, 10), (6, 10), (9, 10), (10, 10)]
     assert frozen.counts == {"A": 2, "B": 2, "C": 2, "D": 2, "U": 2}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_postgresql_reads_through_psql_with_the_same_bytes(org, monkeypatch):
+    from django.db import connection
+
+    codes = ["a\\b", "c\rd", "产品", "Z", "\U00020000", "é"]
+    for code in codes:
+        make(org, code, risk="C")
+    rows = P.rows(Target.objects.all(), "risk")
+    calls = []
+    original = P.TargetRows._psql_blocks
+    monkeypatch.setattr(
+        P.TargetRows,
+        "_psql_blocks",
+        lambda self, *a: calls.append(1) or original(self, *a),
+    )
+    monkeypatch.setattr(P, "PSQL_READ_BYTES", 5)  # lines cut across reads
+    got = b"".join(rows.blocks())
+    assert got == b"".join(f"{c}\tC\n".encode() for c in sorted(codes))
+    uses_psql = connection.vendor == "postgresql" and shutil.which("psql") is not None
+    assert bool(calls) == uses_psql
+    monkeypatch.setattr(P, "USE_PSQL", False)
+    assert b"".join(rows.blocks()) == got
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_psql_is_an_error_not_a_short_population(org, monkeypatch, tmp_path):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    make(org, "A1")
+    fake = tmp_path / "psql"
+    fake.write_text("#!/bin/sh\nprintf 'A1\\tA\\n'\necho 'connection lost' >&2\nexit 2\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(P.shutil, "which", lambda name: str(fake))
+    with pytest.raises(RuntimeError, match="connection lost"):
+        P.freeze(
+            task_code="2026-XJ-0001",
+            draw_number=1,
+            rows=P.rows(Target.objects.all(), "risk"),
+            excluded=[],
+            allocation="mode=count;K=1",
+            sealed=True,
+            salt=SALT,
+            directory=tmp_path / "d",
+        )
+    assert not (tmp_path / "d" / "population.tsv").exists()
