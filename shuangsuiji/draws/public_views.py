@@ -5,7 +5,6 @@ file. Documents are served as the exact bytes appended to the public log."""
 from __future__ import annotations
 
 import json
-
 from functools import wraps
 
 from django.http import Http404, HttpResponse, JsonResponse
