@@ -160,3 +160,38 @@ def immediate_constraints() -> None:
     if is_postgres():
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+class Analyser:
+    """PostgreSQL: keep the planner's statistics of a table in step with a large import.
+
+    On a table never analysed (or analysed when it was much smaller) the planner does not know
+    that ``code`` is nearly unique and answers the import's look-up of existing codes through
+    the (jurisdiction, region, risk_class) index, reading every row of the jurisdiction that the
+    import has already written, once per chunk: quadratic (measured: 24 s of a million-row
+    apply). ANALYZE inside the transaction counts the transaction's own rows; it is run after
+    the first chunk and again each time the import has doubled the table (~10 runs of ~0.1 s
+    for a million rows). No-op on SQLite, whose planner picks the unique index anyway."""
+
+    def __init__(self, model: type[Model]):
+        self.model = model
+        self.enabled = is_postgres()
+        self.inserted = 0
+        self.next_at = 0
+        if self.enabled:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table(model)]
+                )
+                row = cursor.fetchone()
+            self.base = max(int(row[0]) if row else 0, 0)
+            self.next_at = 1
+
+    def added(self, count: int) -> None:
+        if not self.enabled or count <= 0:
+            return
+        self.inserted += count
+        if self.inserted >= self.next_at:
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {qn(table(self.model))}")
+            self.next_at = 2 * (self.base + self.inserted) - self.base

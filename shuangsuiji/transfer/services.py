@@ -413,6 +413,8 @@ class TargetImporter(Importer):
             f"SELECT id, target_id, tags, active FROM {bulk.qn(bulk.table(DirectoryEntry))} "
             "WHERE department_id = %s AND target_id IN ({in})"
         )
+        self._analyse_targets = bulk.Analyser(Target) if self.apply else None
+        self._analyse_entries = bulk.Analyser(DirectoryEntry) if self.apply else None
         self._target_columns = [
             "id", "jurisdiction_id", "code", "code_kind",
             *(_TARGET_ATTR[f] for f in TARGET_IMPORT_FIELDS), "created_at", "updated_at",
@@ -489,6 +491,7 @@ class TargetImporter(Importer):
             )
         with _phase("insert_targets"):
             bulk.insert_rows(Target, self._target_columns, inserts)
+            self._analyse_targets.added(len(inserts))
 
         created = {id(r) for r in new_rows}
         updates = []
@@ -549,6 +552,7 @@ class TargetImporter(Importer):
                 ],
                 inserts,
             )
+            self._analyse_entries.added(len(inserts))
         updates = []
         reason = self.note[:200]
         for row in pending:
