@@ -478,7 +478,7 @@ def freeze(*, run_id: int, user: User | None = None, report=None) -> AssignmentR
             note=f"冻结第 {locked.number} 轮的检查组、需要人数和资格文件（{len(inputs.teams)} 个检查组）",
             department=task.lead_department,
         )
-        _maybe_announce(locked, user)
+        _maybe_announce(locked, user, inputs)
     report(len(order), message="完成", force=True)
     return locked
 
@@ -543,7 +543,7 @@ def commit(*, user: User, run: AssignmentRun, commitment: str) -> AssignmentRun:
     return run
 
 
-def _maybe_announce(run: AssignmentRun, user: User | None) -> None:
+def _maybe_announce(run: AssignmentRun, user: User | None, inputs: A.Inputs | None = None) -> None:
     """Announce once the files are frozen and every commitment is in (called under the lock)."""
     if run.state != State.COMMITTING or not run.teams_sha256:
         return
@@ -551,7 +551,7 @@ def _maybe_announce(run: AssignmentRun, user: User | None) -> None:
     if any(D.entropy_kind(i.name) != "beacon" and not i.commitment for i in items):
         return
     task = run.draw.task
-    inputs = _inputs(run)
+    inputs = inputs or _inputs(run)
     now = timezone.now()
     document = A.announcement(
         inputs,
@@ -766,8 +766,13 @@ def _perform_locked(run: AssignmentRun, user: User | None, report=None) -> None:
             "code", "pk"
         )
     )
+    leader_of = {
+        code: E.inspector_pk(value["leader"]) if value["leader"] else None
+        for code, value in assignment.teams.items()
+    }
     teams = Team.objects.bulk_create(
-        [Team(run=run, code=code) for code in assignment.inputs.teams], batch_size=2000
+        [Team(run=run, code=code, leader_id=leader_of[code]) for code in assignment.inputs.teams],
+        batch_size=2000,
     )
     if any(t.pk is None for t in teams):  # backends without RETURNING
         teams = list(Team.objects.filter(run=run))
@@ -781,7 +786,7 @@ def _perform_locked(run: AssignmentRun, user: User | None, report=None) -> None:
         ],
         batch_size=5000,
     )
-    members, shortfalls, leaders = [], [], []
+    members, shortfalls = [], []
     for team, value in assignment.teams.items():
         for dept, codes in value["members"].items():
             for position, code in enumerate(codes):
@@ -793,10 +798,7 @@ def _perform_locked(run: AssignmentRun, user: User | None, report=None) -> None:
                         inspector_id=E.inspector_pk(code),
                     )
                 )
-        if value["leader"]:
-            leaders.append(Team(pk=team_pk[team], leader_id=E.inspector_pk(value["leader"])))
     TeamMember.objects.bulk_create(members, batch_size=5000)
-    Team.objects.bulk_update(leaders, ["leader"], batch_size=2000)
     for entry in assignment.shortfalls:
         shortfalls.append(
             Shortfall(

@@ -563,7 +563,9 @@ def test_big_runs_freeze_and_perform_in_background_jobs(org, monkeypatch):
     task = make_task(org, targets=5)
     staff(org, 3)
     run = services.create_run(user=org.scjgj_admin, task=task, inputs=inputs())
-    assert run.state == State.COMMITTING and not run.teams_sha256 and run.job.kind == "staffing.freeze"
+    assert (
+        run.state == State.COMMITTING and not run.teams_sha256 and run.job.kind == "staffing.freeze"
+    )
     page = org.client(org.scjgj_admin).get(f"/staffing/{task.code}/runs/1/1/").content.decode()
     assert "后台任务排队中" in page
     assert jobs.run_pending() == 1
