@@ -172,11 +172,17 @@ def freeze(
                     scan.block(block)
                     if progress is not None:
                         progress(scan.size, total)
+                # On disk before the names are swapped in: the hashes get announced, and the
+                # files must still be there, whole, after a crash.
+                for out in filter(None, (pop_out, exc_out, strata_out)):
+                    out.flush()
+                    os.fsync(out.fileno())
             finally:
                 if strata_out is not None:
                     strata_out.close()
         for name in names:
             os.replace(parts[name], directory / name)
+        _fsync_directory(directory)
     finally:
         for part in parts.values():
             part.unlink(missing_ok=True)
@@ -196,6 +202,17 @@ def freeze(
         k=allocation.k(counts),
         excluded_counts=dict(sorted(Counter(r for _, _, r in excluded).items())),
     )
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # e.g. a platform without directory file descriptors
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _blocks(rows) -> Iterator[bytes]:
