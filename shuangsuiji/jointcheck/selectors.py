@@ -2,7 +2,8 @@
 the actions the viewing user may take, and the office's list of overdue responses.
 
 Visibility (services.can_view_task): the office and auditors see every task of their jurisdiction;
-department administrators and heads the tasks their department leads or takes part in; inspectors
+department administrators and heads the tasks their department leads, and those it takes part
+in once initiated (a draft is the lead's own); inspectors
 (until the staffing app forms teams) none; nobody sees another jurisdiction's tasks."""
 
 from __future__ import annotations
@@ -33,8 +34,14 @@ def visible_tasks(user: User) -> QuerySet:
         return qs.filter(jurisdiction__in=permissions.user_jurisdictions(user))
     if user.role in (User.Role.DEPT_ADMIN, User.Role.DEPT_HEAD) and user.department_id:
         return qs.filter(
-            Exists(
-                TaskDepartment.objects.filter(task=OuterRef("pk"), department_id=user.department_id)
+            Q(lead_department_id=user.department_id)
+            | (
+                ~Q(state=State.DRAFT)
+                & Exists(
+                    TaskDepartment.objects.filter(
+                        task=OuterRef("pk"), department_id=user.department_id
+                    )
+                )
             )
         )
     return qs.none()

@@ -135,7 +135,7 @@ def participant_of(user: User, task: JointTask) -> TaskDepartment | None:
 
 def can_view_task(user: User, task: JointTask) -> bool:
     """The office and auditors: every task of their jurisdiction; department administrators and
-    heads: the tasks their department leads or takes part in. Inspectors see the tasks they are
+    heads: the tasks their department leads, and those it takes part in once initiated. Inspectors see the tasks they are
     on once the staffing app forms teams (none before)."""
     if not user.is_authenticated:
         return False
@@ -144,7 +144,9 @@ def can_view_task(user: User, task: JointTask) -> bool:
     if permissions.sees_all_departments(user):
         return permissions.covers(user, task.jurisdiction)
     if user.role in (User.Role.DEPT_ADMIN, User.Role.DEPT_HEAD):
-        return participant_of(user, task) is not None
+        mine = participant_of(user, task)
+        # A draft is the lead's own until it is initiated (sent to the partners).
+        return mine is not None and (mine.is_lead or task.state != State.DRAFT)
     return False
 
 
