@@ -454,13 +454,23 @@ def inspector_history(*, user: User, inspector: Inspector) -> list:
 
 
 def target_history(*, user: User, target: Target, entries: list[DirectoryEntry]) -> list:
-    """The target's audit entries merged with those of the directory entries the user may see."""
+    """The target's audit entries merged with those of the directory entries the user may see,
+    including the changes that imports recorded on their batch entry (transfer.changelog)."""
     from shuangsuiji.core import audit
+    from shuangsuiji.transfer import changelog
 
+    limit = 200
     qs = audit.history(target)
     for entry in entries:
         qs = qs | audit.history(entry)
-    return list(qs.order_by("-at", "-id")[:200])
+    found = list(qs.order_by("-at", "-id")[:limit])
+    imported = changelog.history([target, *entries])
+    if not imported:
+        return found
+    merged = found + imported
+    # Newest first; an import's records sort with their batch entry's id.
+    merged.sort(key=lambda e: (e.at, e.id or getattr(e, "batch_entry_id", 0)), reverse=True)
+    return merged[:limit]
 
 
 def scope_targets(department: Department, params: Mapping) -> QuerySet:

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 
-from shuangsuiji.core.models import Department, Job, User
+from shuangsuiji.core.models import AuditEntry, Department, Job, User
 
 
 class ImportBatch(models.Model):
@@ -111,3 +111,26 @@ class ImportBatch(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.APPLIED, self.Status.REJECTED, self.Status.FAILED)
+
+
+class AuditChunk(models.Model):
+    """Part of an import's audit entry (:mod:`shuangsuiji.transfer.changelog`): the before/after
+    of every record of one type that one chunk of the file changed, compressed. Who and when are
+    on ``entry`` (action 导入, the batch); a record's history reads its changes from here."""
+
+    entry = models.ForeignKey(AuditEntry, on_delete=models.PROTECT, related_name="+")
+    object_type = models.CharField("对象类型", max_length=60)
+    lo = models.BigIntegerField("最小对象编号")
+    hi = models.BigIntegerField("最大对象编号")
+    count = models.PositiveIntegerField("记录数")
+    note = models.CharField("说明", max_length=500, blank=True)
+    ids = models.BinaryField("对象编号（压缩）")
+    data = models.BinaryField("变更内容（压缩）")
+
+    class Meta:
+        indexes = [models.Index(fields=["object_type", "lo", "hi"], name="transfer_chunk_range")]
+        verbose_name = "导入变更记录块"
+        verbose_name_plural = "导入变更记录块"
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.lo}–{self.hi}（{self.count} 条）"

@@ -43,7 +43,7 @@ from shuangsuiji.core import audit, jobs, permissions
 from shuangsuiji.core.models import AuditEntry, Department, Job, Jurisdiction, User
 from shuangsuiji.directory.models import DirectoryEntry, Inspector, Target, unpack
 
-from . import bulk, readers, schemas
+from . import bulk, changelog, readers, schemas
 from .models import ImportBatch
 from .readers import FileRejected
 
@@ -313,8 +313,11 @@ class Importer:
     """Per-kind comparison and writing. ``classify`` may add row errors (e.g. an ID number that
     belongs to another department); ``write`` runs inside the apply transaction."""
 
-    def __init__(self, *, batch: ImportBatch, user: User | None, apply: bool):
+    def __init__(self, *, batch: ImportBatch, user: User | None, apply: bool, audit_entry=None):
         self.batch = batch
+        # The apply's batch-level audit entry (action 导入); large importers attach the per-record
+        # before/after to it (:mod:`.changelog`).
+        self.audit_entry = audit_entry
         self.department = batch.department
         self.user = user
         self.apply = apply
@@ -345,44 +348,6 @@ TARGET_IMPORT_FIELDS = (
     "serious_illegal", "complaints",
 )  # fmt: skip
 _TARGET_ATTR = {f: ("region_id" if f == "region" else f) for f in TARGET_IMPORT_FIELDS}
-
-
-class FastAudit:
-    """Audit entries for up to a million rows per import.
-
-    Writes exactly the rows :func:`shuangsuiji.core.audit.record_many` writes (same columns and
-    values: user, user_name, department, action, object_type, object_id, object_repr, before,
-    after, note) but as plain tuples through :mod:`.bulk`; building an ``AuditEntry`` instance per
-    row and ``bulk_create`` were the largest cost of a large import. Same transaction as the
-    change, so a rolled-back import leaves no entries."""
-
-    COLUMNS = (
-        "at", "user_id", "user_name", "department_id", "action", "object_type", "object_id",
-        "object_repr", "before", "after", "note",
-    )  # fmt: skip
-
-    def __init__(self, user: User | None, department: Department | None, note: str):
-        self.user_id = user.pk if isinstance(user, User) else None
-        self.user_name = str(user) if user else "系统"
-        self.department_id = department.pk if department else None
-        self.note = note[:500]
-        self.at = bulk.adapt_datetime(timezone.now())
-        self.rows: list[tuple] = []
-
-    def add(
-        self, action: str, object_type: str, object_id, object_repr: str, before, after
-    ) -> None:
-        self.rows.append(
-            (
-                self.at, self.user_id, self.user_name, self.department_id, action, object_type,
-                str(object_id), object_repr[:200], bulk.adapt_json(before), bulk.adapt_json(after),
-                self.note,
-            )
-        )  # fmt: skip
-
-    def flush(self) -> None:
-        bulk.insert_rows(AuditEntry, self.COLUMNS, self.rows)
-        self.rows = []
 
 
 _TARGET_TYPE = audit.object_type(Target)
@@ -461,7 +426,7 @@ class TargetImporter(Importer):
     def write(self, rows: list[Row]) -> None:
         now = bulk.adapt_datetime(self.now)
         date = connection.ops.adapt_datefield_value  # bound once: this runs per row
-        log = FastAudit(self.user, self.department, self.note)
+        log = changelog.ChunkLog(self.audit_entry.pk, self.note)
         dept_id = self.department.pk
         pending = [r for r in rows if r.status != "unchanged"]
 
@@ -800,19 +765,38 @@ class Outcome:
 
 
 def _process(
-    batch: ImportBatch, *, user: User | None, apply: bool, valid_only: bool, report: Report
+    batch: ImportBatch,
+    *,
+    user: User | None,
+    apply: bool,
+    valid_only: bool,
+    report: Report,
+    audit_entry: AuditEntry | None = None,
 ) -> Outcome:
     """Read, validate and compare every row (and with ``apply``, write). FileRejected propagates."""
     PHASES.clear()
     with _phase("process"):
-        return _process_rows(batch, user=user, apply=apply, valid_only=valid_only, report=report)
+        return _process_rows(
+            batch,
+            user=user,
+            apply=apply,
+            valid_only=valid_only,
+            report=report,
+            audit_entry=audit_entry,
+        )
 
 
 def _process_rows(
-    batch: ImportBatch, *, user: User | None, apply: bool, valid_only: bool, report: Report
+    batch: ImportBatch,
+    *,
+    user: User | None,
+    apply: bool,
+    valid_only: bool,
+    report: Report,
+    audit_entry: AuditEntry | None = None,
 ) -> Outcome:
     schema = schemas.get_schema(batch.kind)
-    importer = IMPORTERS[batch.kind](batch=batch, user=user, apply=apply)
+    importer = IMPORTERS[batch.kind](batch=batch, user=user, apply=apply, audit_entry=audit_entry)
     context = importer.context()
     counts = Counts()
     report_path = batch.file.parent / "errors.xlsx"
@@ -1033,7 +1017,30 @@ def apply_batch(
             )
             if locked.status == Status.APPLIED:  # a re-run after another worker finished
                 return locked
-            outcome = _process(locked, user=user, apply=True, valid_only=valid_only, report=side)
+            # The batch's audit entry comes first: the importer attaches every record's
+            # before/after to it (changelog); its counts are filled in at the end.
+            described = {
+                "kind": locked.kind,
+                "filename": locked.filename,
+                "sha256": locked.sha256,
+                "valid_only": valid_only,
+            }
+            entry = audit.record(
+                user,
+                Action.IMPORT,
+                locked,
+                after=described,
+                note=f"{locked.get_kind_display()}导入：{locked.filename}",
+                department=locked.department,
+            )
+            outcome = _process(
+                locked,
+                user=user,
+                apply=True,
+                valid_only=valid_only,
+                report=side,
+                audit_entry=entry,
+            )
             counts = outcome.counts
             if counts.invalid and not valid_only:
                 raise _Refused(
@@ -1055,21 +1062,9 @@ def apply_batch(
                     + (f"，跳过无效行 {counts.invalid:,}" if counts.invalid else "")
                 ),
             )
-            audit.record(
-                user,
-                Action.IMPORT,
-                locked,
-                after={
-                    "kind": locked.kind,
-                    "filename": locked.filename,
-                    "sha256": locked.sha256,
-                    "valid_only": valid_only,
-                    **counts.as_dict(),
-                    "applied": applied,
-                },
-                note=f"{locked.get_kind_display()}导入：{locked.filename}",
-                department=locked.department,
-            )
+            entry.at = timezone.now()
+            entry.after = {**described, **counts.as_dict(), "applied": applied}
+            entry.save(update_fields=["at", "after"])
             commit_start = time.perf_counter()
         PHASES["commit"] = time.perf_counter() - commit_start
         return locked

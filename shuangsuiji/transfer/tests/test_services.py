@@ -12,7 +12,7 @@ from shuangsuiji.catalog.models import Item
 from shuangsuiji.core import jobs
 from shuangsuiji.core.models import AuditEntry, Job
 from shuangsuiji.directory.models import DirectoryEntry, Inspector, Target
-from shuangsuiji.transfer import services
+from shuangsuiji.transfer import changelog, services
 from shuangsuiji.transfer.models import ImportBatch
 
 from .helpers import TARGET_HEADINGS, id_number, target_row, uscc, write_csv, write_xlsx
@@ -109,16 +109,25 @@ def test_apply_creates_targets_entries_and_audit(org, tmp_path):
         and log.after["new"] == 2
         and log.after["filename"] == "t.csv"
     )
-    created = AuditEntry.objects.filter(
-        action=AuditEntry.Action.CREATE, object_type="directory.target", object_id=str(target.pk)
-    ).get()
-    assert created.after["name"] == target.name and created.user == org.scjgj_admin
-    assert (
-        AuditEntry.objects.filter(
-            object_type="directory.directoryentry", object_id=str(entry.pk)
-        ).count()
-        == 1
-    )
+    # Every record's before/after hangs on the batch's entry (changelog), not on a row of its own.
+    assert AuditEntry.objects.count() == 1
+    [created] = changelog.history([target])
+    assert created.action == AuditEntry.Action.CREATE and created.before is None
+    assert created.after["name"] == target.name and created.after["code"] == uscc(2)
+    assert created.after["established"] == "2020-01-02" and created.after["region"] == org.korla.pk
+    assert created.user == org.scjgj_admin and created.user_name == log.user_name
+    assert created.at == log.at and created.note == f"导入批次 #{batch.pk}：t.csv"
+    assert created.object_repr == str(target)
+    [entry_created] = changelog.history([entry])
+    assert entry_created.action == AuditEntry.Action.CREATE
+    assert entry_created.after == {
+        "target": target.pk,
+        "active": True,
+        "tags": "|食品经营|重点监管|",
+    }
+    # Another record of the same chunk is not mixed up with this one.
+    other = Target.objects.get(code=uscc(1))
+    assert [e.after["code"] for e in changelog.history([other])] == [uscc(1)]
 
 
 def test_apply_updates_removes_and_re_adds(org, tmp_path):
@@ -132,15 +141,18 @@ def test_apply_updates_removes_and_re_adds(org, tmp_path):
     batch = imported(org, tmp_path, rows, name="b.csv")
     assert (batch.changed, batch.removed, batch.unchanged) == (2, 1, 0)
     assert Target.objects.get(code=uscc(1)).name == "新名称"
-    update = AuditEntry.objects.get(action="update", object_type="directory.target")
+    [update, create] = changelog.history([Target.objects.get(code=uscc(1))])
+    assert update.action == "update" and create.action == "create"
     assert update.before == {"name": target_row(1)[1]} and update.after == {"name": "新名称"}
+    assert update.at > create.at
     assert DirectoryEntry.objects.get(target__code=uscc(2)).tags == ""
+    [untagged, _] = changelog.history([DirectoryEntry.objects.get(target__code=uscc(2))])
+    assert untagged.action == "update" and untagged.after == {"active": True, "tags": ""}
     removed = DirectoryEntry.objects.get(target__code=uscc(3))
     assert not removed.active and removed.removed_at and "导入批次" in removed.removed_reason
-    assert (
-        AuditEntry.objects.filter(action="remove", object_type="directory.directoryentry").count()
-        == 1
-    )
+    [remove, _] = changelog.history([removed])
+    assert remove.action == "remove" and remove.before["active"] is True
+    assert remove.after["active"] is False
     # 入库 again
     batch = imported(org, tmp_path, [TARGET_HEADINGS, target_row(3)], name="c.csv")
     assert batch.new == 1 and DirectoryEntry.objects.get(target__code=uscc(3)).active
@@ -288,7 +300,10 @@ def test_stored_file_and_checksum(org, tmp_path):
 
     batch = upload(org, tmp_path, [TARGET_HEADINGS, target_row(1)], name="..\\..\\evil name.csv")
     assert batch.filename == "evil name.csv"
-    assert batch.file.parent.name.startswith(f"{batch.pk}-") and batch.file.parent.parent.name == "imports"
+    assert (
+        batch.file.parent.name.startswith(f"{batch.pk}-")
+        and batch.file.parent.parent.name == "imports"
+    )
     assert hashlib.sha256(batch.file.read_bytes()).hexdigest() == batch.sha256
 
 

@@ -817,3 +817,36 @@ def test_items_import_goes_into_the_draft_list(org):
         "食品经营者经营条件检查",
         "电梯使用单位检查",
     }
+
+
+# --- the import's audit trail on the record's history page ---------------------------------------
+
+
+def _apply(org, rows, *, user, department):
+    batch = services.create_batch(
+        user=user,
+        department=department,
+        kind="targets",
+        filename="名录.xlsx",
+        fileobj_or_path=io.BytesIO(xlsx_bytes(rows)),
+    )
+    batch = services.preview_batch(batch)
+    return services.apply_batch(batch, user=user)
+
+
+def test_imported_changes_show_in_history_without_other_departments_tags(org):
+    row = [uscc(7), "库尔勒导入历史测试有限公司", "652801", "B", "市场局私有标签"]
+    _apply(org, [row], user=org.scjgj_admin, department=org.scjgj)
+    renamed = [uscc(7), "库尔勒导入历史测试有限公司（改名）", "652801", "B", "公安标签"]
+    _apply(org, [renamed], user=org.gaj_admin, department=org.gaj)
+    target = Target.objects.get(code=uscc(7))
+    detail = reverse("directory:target_detail", args=[target.pk])
+
+    history = text(org.client(org.gaj_admin).get(detail)).split("变更记录")[1]
+    # The master record's creation (by the market regulator's import) and its own entry.
+    assert "库尔勒导入历史测试有限公司" in history and "公安标签" in history
+    assert history.count("导入批次") >= 2 and "新增" in history
+    assert "市场局私有标签" not in history  # another department's entry stays hidden
+
+    office = text(org.client(org.office).get(detail)).split("变更记录")[1]
+    assert "市场局私有标签" in office and "公安标签" in office
