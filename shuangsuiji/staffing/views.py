@@ -166,7 +166,7 @@ def commit(request, code: str, draw: int, number: int):
 @login_required
 @require_POST
 def reveal(request, code: str, draw: int, number: int):
-    value = request.POST.get("reveal", "")
+    value = request.POST.get("value", "")
     return _run_action(
         request, code, draw, number,
         lambda task, run: services.reveal(user=request.user, run=run, value=value),

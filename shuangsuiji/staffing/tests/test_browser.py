@@ -52,3 +52,44 @@ def test_shortfall_then_new_run_perform_and_dispatch(page, live_server, transact
     with page.expect_download() as info:
         page.click("a:has-text('record.json')")
     assert info.value.suggested_filename.endswith("record.json")
+
+
+@pytest.mark.browser
+def test_departments_commit_and_reveal_in_the_browser(
+    page, browser_instance, live_server, transactional_db
+):
+    org = Org()
+    task = make_task(org, targets=2)
+    staff(org, 2)
+    from shuangsuiji.staffing import services
+
+    from .helpers import inputs
+
+    run = services.create_run(
+        user=org.scjgj_admin, task=task, inputs=inputs(beacon="", parties=True)
+    )
+    other = browser_instance.new_context(locale="zh-CN")
+    gaj = other.new_page()
+    try:
+        run_url = f"{live_server.url}/staffing/{task.code}/runs/1/1/"
+        for p, user in ((page, "scjgj_admin"), (gaj, "gaj_admin")):
+            login(p, live_server, user)
+            p.goto(run_url)
+            p.click("#generate")
+            secret = p.inner_text("[data-ssj-secret]")
+            assert len(secret) == 64
+            p.click("#submit-commit")
+            p.wait_for_selector("text=已提交本部门的承诺")
+        run.refresh_from_db()
+        assert run.state == AssignmentRun.State.ANNOUNCED
+        for p in (page, gaj):
+            p.goto(run_url)
+            assert len(p.input_value("#reveal")) == 64  # kept in this browser since the commit
+            p.click("#submit-reveal")
+            p.wait_for_selector("text=已揭示本部门的随机值")
+        page.click("#perform")
+        page.wait_for_selector("#dispatch")
+        run.refresh_from_db()
+        assert run.state == AssignmentRun.State.DONE
+    finally:
+        other.close()

@@ -238,8 +238,8 @@ def test_commit_and_reveal_forms(org):
     )
     secret = "5a" * 32
     gaj = org.client(org.gaj_admin)
-    assert "本部门承诺值" in gaj.get(url(task, run)).content.decode()
-    page = gaj.post(url(task, run, "reveal/"), {"reveal": secret}, follow=True).content.decode()
+    assert "生成随机数" in gaj.get(url(task, run)).content.decode()
+    page = gaj.post(url(task, run, "reveal/"), {"value": secret}, follow=True).content.decode()
     assert "公告之后" in page
     gaj.post(url(task, run, "commit/"), {"commitment": D.commitment(secret)})
     org.client(org.scjgj_admin).post(
@@ -247,9 +247,9 @@ def test_commit_and_reveal_forms(org):
     )
     run.refresh_from_db()
     assert run.state == AssignmentRun.State.ANNOUNCED
-    page = gaj.post(url(task, run, "reveal/"), {"reveal": "7c" * 32}, follow=True).content.decode()
+    page = gaj.post(url(task, run, "reveal/"), {"value": "7c" * 32}, follow=True).content.decode()
     assert "不符" in page
-    gaj.post(url(task, run, "reveal/"), {"reveal": secret})
+    gaj.post(url(task, run, "reveal/"), {"value": secret})
     assert run.entropy.get(name="party.GAJ").value == secret
     # The revealed value is not shown before the draw.
     assert secret not in org.client(org.scjgj_admin).get(url(task, run)).content.decode()
