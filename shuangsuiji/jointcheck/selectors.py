@@ -202,3 +202,17 @@ def published_items_by_department(task: JointTask) -> dict[int, list[Item]]:
         )
         for p in task.participants.all()
     }
+
+
+def open_joint_entries(user: User) -> list:
+    """Entries of the office's joint annual plan that the user's department leads and that have
+    no task yet (live ones: cancelled tasks do not count), for the "create from" buttons."""
+    from shuangsuiji.planning.models import JointPlanEntry
+
+    if not user.department_id or not services.is_dept_manager(user, user.department):
+        return []
+    return list(
+        JointPlanEntry.objects.filter(lead_department_id=user.department_id)
+        .exclude(tasks__in=JointTask.objects.exclude(state=State.CANCELLED))
+        .order_by("-year", "id")[:20]
+    )

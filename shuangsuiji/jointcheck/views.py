@@ -55,6 +55,7 @@ def task_list(request):
             "departments": selectors.filter_departments(request.user),
             "can_create": own is not None and services.is_dept_manager(request.user, own),
             "sees_overdue": permissions.sees_all_departments(request.user),
+            "joint_entries": selectors.open_joint_entries(request.user),
             "querystring_without_page": params.urlencode() + "&" if params else "",
         },
     )

@@ -311,3 +311,45 @@ def test_plan_page_offers_the_button_to_the_initiating_department_only(world):
             assert (button in response.content.decode()) is shown, user
         else:
             assert not shown
+
+
+def test_list_offers_joint_entries_the_department_leads(world):
+    from shuangsuiji.planning import services as planning
+
+    from .test_services import _accepted_plan
+
+    org = world.org
+    line = _accepted_plan(world)
+    entry = planning.confirm_merge(user=org.office, year=YEAR, line_ids=[line.pk])
+    button = f"/tasks/from-entry/{entry.pk}/"
+    assert button in org.client(org.scjgj_admin).get("/tasks/").content.decode()
+    assert button not in org.client(org.gaj_admin).get("/tasks/").content.decode()
+    assert button not in org.client(org.office).get("/tasks/").content.decode()
+    org.client(org.scjgj_admin).post(button)
+    assert button not in org.client(org.scjgj_admin).get("/tasks/").content.decode()
+
+
+def test_list_and_task_page_queries_do_not_grow_with_tasks(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    org = world.org
+    client = org.client(org.office)
+
+    def counts():
+        with CaptureQueriesContext(connection) as listing:
+            assert client.get("/tasks/").status_code == 200
+        task = JointTask.objects.first()
+        with CaptureQueriesContext(connection) as page:
+            assert client.get(f"/tasks/{task.pk}/").status_code == 200
+        return len(listing), len(page)
+
+    def add(n, departments):
+        for i in range(n):
+            task = world.draft(name=f"任务{i}", departments=departments)
+            services.initiate(user=org.scjgj_admin, task=task, today=datetime.date(YEAR, 3, 6))
+
+    add(2, [org.gaj.pk])
+    small = counts()
+    add(10, [org.gaj.pk] + [d.pk for d in world.extra_departments(2)])
+    assert counts() == small, (small, counts())
