@@ -71,9 +71,10 @@ def test_whole_draw_from_the_command_line(org, tmp_path):
     assert "名单已锁定" in out and "结果已公开" in out
     draw = TargetDraw.objects.get(task=task)
     assert draw.state == TargetDraw.State.DRAWN
-    assert D.commitment(secrets["GAJ"].read_text().strip()) == draw.entropy.get(
-        name="party.GAJ"
-    ).commitment
+    assert (
+        D.commitment(secrets["GAJ"].read_text().strip())
+        == draw.entropy.get(name="party.GAJ").commitment
+    )
     out = draw_cmd("show", code, "--user", "auditor")
     assert f"种子 {draw.seed}" in out
     assert "名单已锁定" in refused("perform", code, "--user", "scjgj_admin")
