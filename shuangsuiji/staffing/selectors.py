@@ -212,3 +212,20 @@ def conflicts_for(user: User):
     if user.department_id and user.role in (User.Role.DEPT_ADMIN, User.Role.DEPT_HEAD):
         return qs.filter(inspector__department_id=user.department_id)
     raise Http404("只有部门管理员、负责人和监督审计人员可以查看回避登记。")
+
+
+def run_history(run: AssignmentRun):
+    """The audit entries of the run and of its replacement requests, newest first."""
+    from django.db.models import Q
+
+    from shuangsuiji.core.models import AuditEntry
+
+    ids = [str(pk) for pk in run.replacements.values_list("pk", flat=True)]
+    return (
+        AuditEntry.objects.filter(
+            Q(object_type="staffing.assignmentrun", object_id=str(run.pk))
+            | Q(object_type="staffing.replacement", object_id__in=ids)
+        )
+        .select_related("user")
+        .order_by("-at", "-pk")[:200]
+    )

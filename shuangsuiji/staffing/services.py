@@ -266,6 +266,21 @@ def create_run(
         else:
             reveals_due = None
         previous = draw.runs.select_for_update().order_by("-number").first()
+        if inputs.experts:
+            # The expert library resolves a shortfall; it is not a first choice (DOMAIN.md).
+            short = set()
+            if previous is not None and previous.state == State.SHORTFALL:
+                short = set(
+                    Shortfall.objects.filter(team__run=previous).values_list(
+                        "department__code", flat=True
+                    )
+                )
+            refused = sorted(set(inputs.experts) - short)
+            if refused:
+                raise StaffingError(
+                    f"专家库只用于解决人员不足：{'、'.join(refused)} 在上一轮没有人员不足，"
+                    "不能启用专家库。"
+                )
         if previous is not None:
             _close_previous(user, previous)
         number = (draw.runs.aggregate(n=Max("number"))["n"] or 0) + 1

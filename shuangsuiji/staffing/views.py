@@ -87,6 +87,7 @@ def _context(request, task, run):
             and user.role in ("dept_admin", "dept_head")
             and run.state == AssignmentRun.State.DONE,
             is_head=user.role == "dept_head",
+            history=selectors.run_history(run),
             files=["record.json", "announcement.json", *services.FILES, services.LEFT_OUT],
         )
     return ctx

@@ -131,11 +131,10 @@ def test_experts_only_when_the_department_opts_in(org):
     task = make_task(org, targets=1)
     staff(org, 1)
     expert = make_inspector(org, org.gaj, kind="expert", certificate_no="")
+    with pytest.raises(services.StaffingError, match="专家库只用于解决人员不足"):
+        services.create_run(user=org.scjgj_admin, task=task, inputs=inputs(experts=["GAJ"]))
     run = services.create_run(user=org.scjgj_admin, task=task, inputs=inputs())
     assert code(expert) not in files(run)[2].decode()
-    task2 = make_task(org, targets=1)
-    run2 = services.create_run(user=org.scjgj_admin, task=task2, inputs=inputs(experts=["GAJ"]))
-    assert code(expert) in files(run2)[2].decode()  # experts need no 执法证
 
 
 def test_rotation_leaves_out_last_team_of_the_same_target(org):
@@ -313,9 +312,13 @@ def test_shortfall_blocks_dispatch_until_a_new_run_resolves_it(org):
 def test_experts_resolve_a_shortfall(org):
     task = make_task(org, targets=1, need={"SCJGJ": 1, "GAJ": 2})
     staff(org, 1)
-    make_inspector(org, org.gaj, kind="expert", certificate_no="")
+    expert = make_inspector(org, org.gaj, kind="expert", certificate_no="")
     assert performed_run(org, task).state == State.SHORTFALL
-    assert performed_run(org, task, experts=["GAJ"]).state == State.DONE
+    with pytest.raises(services.StaffingError, match="SCJGJ 在上一轮没有人员不足"):
+        services.create_run(user=org.scjgj_admin, task=task, inputs=inputs(experts=["SCJGJ"]))
+    run = performed_run(org, task, experts=["GAJ"])  # experts need no 执法证
+    assert run.state == State.DONE
+    assert code(expert) in files(run)[2].decode()
 
 
 def test_dispatch_needs_a_performed_run(org):

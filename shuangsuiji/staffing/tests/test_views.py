@@ -63,6 +63,7 @@ def test_run_through_the_pages(org, outsider):
     assert org.client(org.auditor).post(url(task, tail="dispatch/")).status_code == 403
     page = lead.post(url(task, tail="dispatch/"), follow=True).content.decode()
     assert "任务已派发" in page
+    assert "变更记录" in page and "执行第 1 轮执法人员抽取" in page and "公告第 1 轮" in page
     task.refresh_from_db()
     assert task.state == JointTask.State.DISPATCHED
     # GET on a POST endpoint is refused.
