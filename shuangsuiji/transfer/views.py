@@ -12,7 +12,9 @@ Views stay thin: they resolve the department and the user's rights, then call th
 
 import io
 import tempfile
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -25,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from shuangsuiji.core import permissions
-from shuangsuiji.core.models import Department
+from shuangsuiji.core.models import Department, Job
 
 from . import services
 from .forms import ApplyForm, ImportForm, UploadLimit, max_upload_bytes
@@ -160,7 +162,7 @@ def _import_upload(request, kind: str, limit: UploadLimit):
         elif form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                batch = services.create_batch(
+                batch = services.start_import(
                     user=user,
                     department=form.cleaned_data["department"],
                     kind=kind.value,
@@ -170,7 +172,6 @@ def _import_upload(request, kind: str, limit: UploadLimit):
             except services.TransferError as exc:
                 form.add_error("file", exc.message)
             else:
-                services.enqueue_preview(batch)
                 return redirect("transfer:batch", pk=batch.pk)
     else:
         form = ImportForm(departments=editable, initial={"department": department})
@@ -319,6 +320,18 @@ def export_download(request, kind: str):
         k: v if len(v) > 1 else v[0] for k, v in request.GET.lists() if k not in ("format", "page")
     }
     params["department"] = department.code
+    if fmt == "xlsx":
+        try:
+            count = services.export_count(
+                user=user, kind=kind.value, department=department, params=params
+            )
+            if count > services.export_direct_rows():
+                job = services.enqueue_export(
+                    user=user, kind=kind.value, department=department, params=params, fmt=fmt
+                )
+                return redirect("core:job", pk=job.pk)
+        except services.TransferError as exc:
+            return HttpResponseBadRequest(exc.message.encode())
     # Written to a temporary file on disk, then streamed: memory stays flat for large lists.
     out = tempfile.TemporaryFile()  # noqa: SIM115 — closed by FileResponse
     try:
@@ -335,4 +348,25 @@ def export_download(request, kind: str):
         as_attachment=True,
         filename=services.export_filename(kind.value, department, fmt),
         content_type=XLSX if fmt == "xlsx" else CSV,
+    )
+
+
+@login_required
+def export_file(request, pk: int):
+    """The file of a finished export job: only for the user who asked for it (the rows were
+    chosen and masked with that user's permissions)."""
+    job = Job.objects.filter(pk=pk, kind="export").first()
+    if job is None or job.created_by_id != request.user.pk:
+        raise Http404("没有这个导出文件，或者它不是您导出的。")
+    if job.status != Job.Status.DONE:
+        messages.info(request, "导出还没有完成，请稍候。")
+        return redirect("core:job", pk=job.pk)
+    path = Path(settings.DATA_DIR) / job.result["path"]
+    if not path.is_file():
+        raise Http404("导出文件已不存在，请重新导出。")
+    return FileResponse(
+        open(path, "rb"),  # noqa: SIM115 — closed by FileResponse
+        as_attachment=True,
+        filename=job.result["filename"],
+        content_type=XLSX if job.result.get("format") == "xlsx" else CSV,
     )

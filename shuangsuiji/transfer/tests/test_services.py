@@ -603,3 +603,23 @@ def test_template(org, tmp_path):
             )
         )
         assert batch.status == Status.REJECTED and "没有数据行" in batch.message
+
+
+def test_start_import_queues_the_preview_or_leaves_nothing(org, tmp_path, monkeypatch):
+    path = write_csv(tmp_path / "t.csv", [TARGET_HEADINGS, target_row(1)])
+    kwargs = {"user": org.scjgj_admin, "department": org.scjgj, "kind": "targets"}
+    kwargs["filename"] = "t.csv"
+    batch = services.start_import(fileobj_or_path=path, **kwargs)
+    assert batch.job.kind == "import.preview" and batch.job.params == {"batch": batch.pk}
+    assert batch.file.is_file()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("queue down")
+
+    stored = set(services.imports_dir().iterdir())
+    monkeypatch.setattr(services.jobs, "enqueue", broken)
+    with pytest.raises(RuntimeError):
+        services.start_import(fileobj_or_path=path, **kwargs)
+    # No batch stuck in "uploaded", no stored file left behind.
+    assert list(ImportBatch.objects.values_list("pk", flat=True)) == [batch.pk]
+    assert set(services.imports_dir().iterdir()) == stored
