@@ -1,7 +1,10 @@
-"""Background-job handlers of the import (registered when the app is ready, see apps.py).
+"""Background-job handlers of the import and the large exports (registered when the app is
+ready, see apps.py).
 
 Both are safe to re-run from the start: the preview only reads, and the apply is one
 transaction that checks, under a row lock, that the batch was not applied already."""
+
+from django.urls import reverse
 
 from shuangsuiji.core import jobs
 from shuangsuiji.core.models import User
@@ -29,3 +32,10 @@ def run_apply(job, report) -> dict:
         batch, user=user, valid_only=bool(job.params.get("valid_only")), report=report
     )
     return _result(batch)
+
+
+@jobs.handler("export")
+def run_export(job, report) -> dict:
+    """An export too large for one request; the job page links the file when done."""
+    result = services.run_export(job, report)
+    return {**result, "redirect": reverse("transfer:export_file", args=[job.pk])}

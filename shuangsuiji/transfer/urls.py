@@ -12,4 +12,5 @@ urlpatterns = [
     path("batches/<int:pk>/errors.xlsx", views.batch_errors, name="errors"),
     path("template/<str:kind>/", views.template_download, name="template"),
     path("export/<str:kind>/", views.export_download, name="export"),
+    path("exports/<int:pk>/", views.export_file, name="export_file"),
 ]

@@ -850,3 +850,48 @@ def test_imported_changes_show_in_history_without_other_departments_tags(org):
 
     office = text(org.client(org.office).get(detail)).split("变更记录")[1]
     assert "市场局私有标签" in office and "公安标签" in office
+
+
+# --- large exports run as a background job ---------------------------------------------------------
+
+
+@override_settings(SHUANGSUIJI_EXPORT_DIRECT_ROWS=2)
+def test_large_xlsx_export_runs_as_a_job_with_a_download_for_its_owner(org):
+    _directory(org)  # SCJGJ has 3 targets: over the limit of 2
+    client = org.client(org.scjgj_admin)
+    url = reverse("transfer:export", args=["targets"]) + "?department=SCJGJ"
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"].startswith("/jobs/")
+    job = Job.objects.get(kind="export")
+    assert job.total == 3 and job.created_by == org.scjgj_admin and job.department == org.scjgj
+    # Not done yet: the download link sends the user back to the progress page.
+    download = reverse("transfer:export_file", args=[job.pk])
+    assert client.get(download)["Location"] == reverse("core:job", args=[job.pk])
+
+    assert jobs.run_pending() == 1
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE and job.progress == 3
+    assert download in text(client.get(reverse("core:job", args=[job.pk])))
+    response = client.get(download)
+    assert response.status_code == 200 and response["Content-Type"] == XLSX
+    assert ".xlsx" in response["Content-Disposition"]
+    rows = workbook_rows(b"".join(response.streaming_content))
+    assert sorted(r[0] for r in rows[1:]) == [uscc(1), uscc(2), uscc(3)]
+
+    # Nobody else gets the file (it was chosen with the owner's permissions), not even the office.
+    for other in (org.gaj_admin, org.office, org.scjgj_head):
+        response = org.client(other).get(download)
+        assert response.status_code == 404 and "页面不存在" in text(response)
+    # A small filter, and CSV, stay direct downloads.
+    assert client.get(url + "&risk=A").status_code == 200
+    assert client.get(url + "&format=csv").status_code == 200
+    assert Job.objects.filter(kind="export").count() == 1
+
+
+@override_settings(SHUANGSUIJI_EXPORT_DIRECT_ROWS=0)
+def test_export_job_refused_for_another_department(org):
+    _directory(org)
+    response = org.client(org.gaj_admin).get(
+        reverse("transfer:export", args=["targets"]) + "?department=SCJGJ"
+    )
+    assert response.status_code == 403 and not Job.objects.filter(kind="export").exists()
