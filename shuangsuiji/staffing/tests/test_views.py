@@ -260,3 +260,23 @@ def test_commit_and_reveal_forms(org):
         .status_code
         == 403
     )
+
+
+def test_run_page_queries_do_not_grow_with_the_teams(org, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for targets in (2, 12):
+        task = make_task(org, targets=targets)
+        if targets == 2:
+            staff(org, 3)
+        run = performed_run(org, task)
+        client = org.client(org.gaj_admin)
+        client.get(url(task, run))  # warm the session
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url(task, run)).status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1], counts
+    with django_assert_max_num_queries(40):
+        org.client(org.auditor).get(url(task, run))
