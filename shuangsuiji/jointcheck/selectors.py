@@ -144,6 +144,7 @@ class Actions:
     coordinate: bool = False
     respond: bool = False
     establish: bool = False
+    scheme: bool = False
     cancel: bool = False
 
     @property
@@ -172,6 +173,7 @@ def actions_for(user: User, task: JointTask, participant: TaskDepartment | None)
             p.role == TaskDepartment.Role.PARTNER and p.response == TaskDepartment.Response.PENDING
             for p in task.participants.all()
         ),
+        scheme=lead and task.state in services.SCHEME_STATES,
         cancel=(lead or office) and task.state in JointTask.CANCELLABLE,
     )
 

@@ -1016,6 +1016,52 @@ def clean_scheme(task: JointTask, data: Mapping, active: list[TaskDepartment]) -
     return out
 
 
+SCHEME_FIELDS = (
+    "inspect_start",
+    "inspect_end",
+    "batches",
+    "targets_per_team",
+    "rotation_rule",
+    "required_specialities",
+    "scheme_note",
+)
+SCHEME_STATES = (State.INITIATED, State.COORDINATING, State.AWAITING)
+
+
+def _apply_scheme(user: User, locked: JointTask, data: Mapping, note: str) -> None:
+    active = [p for p in locked.participants.all() if p.active]
+    scheme = clean_scheme(locked, data, active)
+    before = task_snapshot(locked)
+    for p in active:
+        if p.inspectors_per_team != scheme["numbers"][p.pk]:
+            p.inspectors_per_team = scheme["numbers"][p.pk]
+            p.save(update_fields=["inspectors_per_team"])
+    for key in SCHEME_FIELDS:
+        setattr(locked, key, scheme[key])
+    locked.save()
+    audit.record(
+        user,
+        Action.UPDATE,
+        locked,
+        before=before,
+        after=task_snapshot(locked)
+        | {"inspectors_per_team": {p.department.code: scheme["numbers"][p.pk] for p in active}},
+        note=note,
+        department=locked.lead_department,
+    )
+
+
+def save_scheme(*, user: User, task: JointTask | int, data: Mapping) -> JointTask:
+    """The lead prepares the 方案 while the partners respond (not yet established). A partner's
+    own response later sets its number of inspectors per team; the lead confirms at 确立."""
+    with transaction.atomic():
+        locked = _lock(task)
+        _require_lead(user, locked, "编制实施方案")
+        _require_state(locked, *SCHEME_STATES, what="修改实施方案")
+        _apply_scheme(user, locked, data, "保存实施方案（未确立）")
+    return locked
+
+
 def establish(*, user: User, task: JointTask | int, data: Mapping) -> JointTask:
     """确立: every partner has responded (declined ones drop out); the lead fixes the 方案."""
     with transaction.atomic():
@@ -1031,36 +1077,9 @@ def establish(*, user: User, task: JointTask | int, data: Mapping) -> JointTask:
             raise TaskError(
                 f"还有配合部门未响应：{'、'.join(pending)}。所有配合部门响应后才能确立方案。"
             )
-        active = [p for p in locked.participants.all() if p.active]
         if not locked.items.exists():
             raise TaskError("任务没有抽查事项，不能确立。")
-        scheme = clean_scheme(locked, data, active)
-        before = task_snapshot(locked)
-        for p in active:
-            if p.inspectors_per_team != scheme["numbers"][p.pk]:
-                p.inspectors_per_team = scheme["numbers"][p.pk]
-                p.save(update_fields=["inspectors_per_team"])
-        for key in (
-            "inspect_start",
-            "inspect_end",
-            "batches",
-            "targets_per_team",
-            "rotation_rule",
-            "required_specialities",
-            "scheme_note",
-        ):
-            setattr(locked, key, scheme[key])
-        locked.save()
-        audit.record(
-            user,
-            Action.UPDATE,
-            locked,
-            before=before,
-            after=task_snapshot(locked)
-            | {"inspectors_per_team": {p.department.code: scheme["numbers"][p.pk] for p in active}},
-            note="确定实施方案",
-            department=locked.lead_department,
-        )
+        _apply_scheme(user, locked, data, "确定实施方案")
         return transition(user=user, task=locked, to=State.ESTABLISHED, note="任务确立")
 
 
@@ -1102,6 +1121,7 @@ __all__ = [
     "initiate",
     "release",
     "respond",
+    "save_scheme",
     "transition",
     "update_task",
 ]

@@ -292,32 +292,50 @@ def task_respond(request, pk: int):
 
 @login_required
 def task_establish(request, pk: int):
+    """The 方案 page: save it while the partners respond, or 确立 once they all have."""
     task = _task(request, pk)
     permissions.require(
         services.can_lead(request.user, task),
-        "只有牵头部门的管理员或负责人可以确立任务方案。",
+        "只有牵头部门的管理员或负责人可以编制和确立任务方案。",
     )
     active = [p for p in task.participants.all() if p.active]
+    actions = selectors.actions_for(request.user, task, None)
     if request.method == "POST":
         form = SchemeForm(request.POST, active=active)
+        establish = request.POST.get("establish") == "1"
         if form.is_valid():
             try:
-                services.establish(user=request.user, task=task, data=form.service_data())
+                if establish:
+                    services.establish(user=request.user, task=task, data=form.service_data())
+                else:
+                    services.save_scheme(user=request.user, task=task, data=form.service_data())
             except services.TaskInvalid as exc:
                 put_errors(form, exc.errors)
             except services.TaskError as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, "方案已确立，可以抽取检查对象。")
+                done = (
+                    "方案已确立，可以抽取检查对象。"
+                    if establish
+                    else "已保存实施方案（尚未确立）。"
+                )
+                messages.success(request, done)
                 return _detail(task)
         status = 400
     else:
-        if task.state != JointTask.State.AWAITING:
-            messages.error(request, f"任务当前状态为「{task.get_state_display()}」，不能确立。")
+        if not actions.scheme:
+            messages.error(
+                request, f"任务当前状态为「{task.get_state_display()}」，不能修改实施方案。"
+            )
             return _detail(task)
         form = SchemeForm(initial=SchemeForm.initial_for(task), active=active)
         status = 200
-    return render(request, "jointcheck/establish.html", {"task": task, "form": form}, status=status)
+    return render(
+        request,
+        "jointcheck/establish.html",
+        {"task": task, "form": form, "actions": actions},
+        status=status,
+    )
 
 
 @login_required

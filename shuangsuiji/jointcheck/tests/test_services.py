@@ -576,6 +576,37 @@ def test_two_certified_inspectors_per_team(world):
     assert task.participants.get(department=world.org.gaj).inspectors_per_team == 1
 
 
+def test_lead_saves_the_scheme_before_the_partners_answer(world):
+    task = world.draft()
+    with pytest.raises(services.TaskError, match="不能修改实施方案"):
+        services.save_scheme(user=world.org.scjgj_admin, task=task, data=scheme())
+    task = world.awaiting()
+    with pytest.raises(PermissionDenied):
+        services.save_scheme(user=world.org.gaj_admin, task=task, data=scheme())
+    with pytest.raises(services.TaskInvalid, match="计划时间"):
+        services.save_scheme(
+            user=world.org.scjgj_admin, task=task, data=scheme(inspect_start="2026-01-01")
+        )
+    services.save_scheme(
+        user=world.org.scjgj_head, task=task, data=scheme(batches=3, scheme_note="先行编制")
+    )
+    task.refresh_from_db()
+    assert task.state == State.AWAITING and task.batches == 3 and task.scheme_note == "先行编制"
+    assert audit.history(task).first().note == "保存实施方案（未确立）"
+    # the partner's own answer sets its number; the lead confirms at 确立
+    services.respond(
+        user=world.org.gaj_admin,
+        task=task,
+        accept=True,
+        items=[world.gaj_items[0].pk],
+        inspectors_per_team=3,
+    )
+    assert task.participants.get(department=world.org.gaj).inspectors_per_team == 3
+    task = services.establish(user=world.org.scjgj_admin, task=task, data=scheme())
+    with pytest.raises(services.TaskError, match="已确立"):
+        services.save_scheme(user=world.org.scjgj_admin, task=task, data=scheme())
+
+
 # --- cancel -------------------------------------------------------------------------------------
 
 

@@ -208,6 +208,15 @@ def test_workflow_through_the_pages(world):
     # a second click: refused with a refresh message, not an error page
     response = lead.post(f"/tasks/{task.pk}/initiate/", follow=True)
     assert "请刷新页面" in response.content.decode()
+    # the lead may prepare the 方案 before the answers, but not establish it
+    page = lead.get(f"/tasks/{task.pk}/establish/").content.decode()
+    assert "保存方案（暂不确立）" in page and 'name="establish" value="1"' not in page
+    early = {"inspect_start": f"{YEAR}-04-01", "inspect_end": f"{YEAR}-06-30", "batches": "2",
+             "targets_per_team": "1", "inspectors_SCJGJ": "1", "inspectors_GAJ": "1"}  # fmt: skip
+    assert lead.post(f"/tasks/{task.pk}/establish/", early | {"establish": "1"}).status_code == 400
+    assert lead.post(f"/tasks/{task.pk}/establish/", early).status_code == 302
+    task.refresh_from_db()
+    assert task.state == State.AWAITING and task.batches == 2
 
     assert (
         lead.post(f"/tasks/{task.pk}/respond/", {"decision": "decline", "reason": "x"}).status_code
@@ -233,6 +242,7 @@ def test_workflow_through_the_pages(world):
         "inspectors_SCJGJ": "1",
         "inspectors_GAJ": "0",
     }
+    scheme["establish"] = "1"
     response = lead.post(f"/tasks/{task.pk}/establish/", scheme)
     assert response.status_code == 400 and "1–10" in response.content.decode()
     scheme["inspectors_GAJ"] = "1"
