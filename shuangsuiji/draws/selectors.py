@@ -161,3 +161,23 @@ def public_draws(limit: int = 200) -> list[TargetDraw]:
         .select_related("task", "task__lead_department")
         .order_by("-announced_at")[:limit]
     )
+
+
+def annual_caps(user: User) -> list[dict]:
+    """The cap per item class in the user's jurisdiction (the default where none is set)."""
+    from shuangsuiji.catalog.models import Item
+
+    from .models import AnnualCap
+
+    jurisdiction_id = user.jurisdiction_id or (
+        user.department.jurisdiction_id if user.department_id else None
+    )
+    found = dict(
+        AnnualCap.objects.filter(jurisdiction_id=jurisdiction_id).values_list(
+            "item_class", "max_per_year"
+        )
+    )
+    return [
+        {"item_class": value, "label": label, "max": found.get(value), "default": AnnualCap.DEFAULT}
+        for value, label in Item.ItemClass.choices
+    ]

@@ -1135,3 +1135,15 @@ def set_annual_cap(*, user: User, item_class: str, max_per_year: int) -> AnnualC
         cap.save()
         audit.record(user, Action.UPDATE if before else Action.CREATE, cap, before=before)
     return cap
+
+
+def set_annual_caps(*, user: User, caps: dict[str, str]) -> None:
+    """Several classes at once from a form (blank: left as it is); all or nothing."""
+    with transaction.atomic():
+        for item_class, raw in sorted(caps.items()):
+            raw = (raw or "").strip()
+            if not raw:
+                continue
+            if not raw.isdigit():
+                raise DrawError(f"{item_class}类事项的上限应为 1–99 的整数。")
+            set_annual_cap(user=user, item_class=item_class, max_per_year=int(raw))

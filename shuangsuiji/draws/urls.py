@@ -4,6 +4,7 @@ from . import views
 
 app_name = "draws"
 urlpatterns = [
+    path("settings/caps/", views.caps, name="caps"),
     path("task/<int:task_id>/", views.task_page, name="task"),
     path("task/<int:task_id>/prepare/", views.prepare, name="prepare"),
     path("<int:pk>/", views.detail, name="detail"),

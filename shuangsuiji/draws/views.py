@@ -311,3 +311,24 @@ def abandon(request, pk: int):
         "已作废本次抽取。可以重新准备新的一次抽取。",
         draw=draw,
     )
+
+
+# --- settings (the office) -----------------------------------------------------------------------
+
+
+@login_required
+def caps(request):
+    """The jurisdiction's annual cap per item class (office only)."""
+    permissions.require_office(request.user)
+    if request.method == "POST":
+        try:
+            services.set_annual_caps(
+                user=request.user,
+                caps={c: request.POST.get(f"cap_{c}", "") for c in ("A", "B", "C")},
+            )
+        except services.DrawError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "已保存年度抽查次数上限。")
+        return redirect("draws:caps")
+    return render(request, "draws/caps.html", {"caps": selectors.annual_caps(request.user)})

@@ -260,3 +260,22 @@ def test_abandoned_document_public(org, monkeypatch):
     r = Client().get(f"/public/draws/{task.code}/1/abandoned.json")
     assert r.status_code == 200 and json.loads(r.content)["reason"] == "两个部门均未揭示"
     assert r.content == bytes(LogEntry.objects.get(kind=LogEntry.Kind.DRAW_ABANDONED).document)
+
+
+def test_annual_cap_page_for_the_office_only(org):
+    r = org.client(org.office).post(
+        "/draws/settings/caps/", {"cap_A": "1", "cap_B": ""}, follow=True
+    )
+    assert "已保存" in r.content.decode()
+    from shuangsuiji.draws.models import AnnualCap
+
+    assert dict(AnnualCap.objects.values_list("item_class", "max_per_year")) == {"A": 1}
+    r = org.client(org.office).post("/draws/settings/caps/", {"cap_A": "两次"}, follow=True)
+    assert "1–99 的整数" in r.content.decode()
+    r = org.client(org.office).post(
+        "/draws/settings/caps/", {"cap_B": "3", "cap_C": "100"}, follow=True
+    )
+    assert "1–99 的整数" in r.content.decode()
+    assert AnnualCap.objects.count() == 1
+    for user in (org.scjgj_admin, org.auditor, org.inspector):
+        assert org.client(user).get("/draws/settings/caps/").status_code == 403
