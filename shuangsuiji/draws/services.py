@@ -33,6 +33,7 @@ release. Times: ``now()`` is the single clock (tests move it).
 from __future__ import annotations
 
 import datetime
+import itertools
 import re
 import secrets
 from collections import defaultdict
@@ -243,6 +244,15 @@ class Review:
     @property
     def selected(self) -> int:
         return sum(self.k.values())
+
+    @property
+    def decision_count(self) -> int:
+        return len(set(self.suggestions) | set(self.excluded))
+
+    def page_rows(self, limit: int = 300) -> list[dict]:
+        """The first ``limit`` rows, for the page (a province may have thousands of deregistered
+        entities in scope; the excluded file lists them all)."""
+        return list(itertools.islice(self.rows(), limit))
 
     def rows(self):
         """One row per target with a suggestion or a decision, for the page."""

@@ -769,3 +769,41 @@ def test_freeze_job_is_safe_to_rerun(org):
     job.refresh_from_db()
     draw.refresh_from_db()
     assert job.status == job.Status.DONE and (draw.population_sha256, draw.state) == first
+
+
+def test_big_draw_is_performed_by_the_job_worker(org, monkeypatch):
+    make_targets(org, 30)
+    task = make_task(org)
+    draw = frozen_draw(org, task)
+    keys = {}
+    for dept, user in ((org.scjgj, org.scjgj_admin), (org.gaj, org.gaj_admin)):
+        keys[dept.code] = secret()
+        services.commit(user=user, draw=draw, department=dept, commitment=keys[dept.code][1])
+    services.announce(user=org.scjgj_admin, draw=draw)
+    for dept, user in ((org.scjgj, org.scjgj_admin), (org.gaj, org.gaj_admin)):
+        services.reveal(user=user, draw=draw, department=dept, value=keys[dept.code][0])
+    monkeypatch.setattr(services, "PERFORM_INLINE_LIMIT", 10)
+    job = services.perform(user=org.scjgj_admin, draw=draw)
+    assert job.kind == "draws.perform"
+    with pytest.raises(services.DrawError, match="正在进行中"):
+        services.perform(user=org.scjgj_head, draw=draw)
+    assert jobs.run_pending() == 1
+    job.refresh_from_db()
+    draw.refresh_from_db()
+    assert job.status == job.Status.DONE and job.result["redirect"] == f"/draws/{draw.pk}/"
+    assert draw.state == State.DRAWN and verify(draw).exit_code == 0
+
+
+def test_files_changed_after_freeze_stop_the_draw(org):
+    make_targets(org, 20)
+    task = make_task(org)
+    draw = frozen_draw(org, task, plan=services.EntropyPlan(
+        beacon_source="fc3d", beacon_issue="2026330", beacon_date=services.today()))  # fmt: skip
+    services.announce(user=org.scjgj_admin, draw=draw)
+    services.enter_beacon(user=org.scjgj_admin, draw=draw, value="123")
+    path = engine.folder(draw.files_dir) / "population.tsv"
+    path.write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(services.DrawError, match="不符"):
+        services.perform(user=org.scjgj_admin, draw=draw)
+    draw.refresh_from_db()
+    assert draw.state == State.ANNOUNCED and not draw.selections.exists()
