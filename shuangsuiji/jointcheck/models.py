@@ -171,6 +171,9 @@ class TaskDepartment(models.Model):
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     response_note = models.CharField("响应说明", max_length=500, blank=True)
+    # Set when a partner that never responded is taken off the task after its response date
+    # (by the lead or the office): it counts as an overdue non-response, not as a refusal.
+    dropped_at = models.DateTimeField("逾期未响应移出时间", null=True, blank=True)
     # How many of this department's inspectors go in each team (the need file, §2.1).
     inspectors_per_team = models.PositiveSmallIntegerField("每组派出人数", default=1)
 

@@ -145,6 +145,7 @@ class Actions:
     respond: bool = False
     establish: bool = False
     scheme: bool = False
+    drop: bool = False
     cancel: bool = False
 
     @property
@@ -174,6 +175,7 @@ def actions_for(user: User, task: JointTask, participant: TaskDepartment | None)
             for p in task.participants.all()
         ),
         scheme=lead and task.state in services.SCHEME_STATES,
+        drop=(lead or office) and task.state == State.AWAITING,
         cancel=(lead or office) and task.state in JointTask.CANCELLABLE,
     )
 
@@ -194,6 +196,15 @@ def overdue_responses(user: User, today: datetime.date | None = None) -> list[Ta
         .order_by("response_due", "task__code", "department__code")
     )
     return list(rows)
+
+
+def dropped_responses(user: User) -> list[TaskDepartment]:
+    """Partners taken off a task for never responding (for the office's 通报), newest first."""
+    return list(
+        TaskDepartment.objects.filter(task__in=visible_tasks(user), dropped_at__isnull=False)
+        .select_related("task__lead_department", "department")
+        .order_by("-dropped_at")[:200]
+    )
 
 
 def published_items_by_department(task: JointTask) -> dict[int, list[Item]]:

@@ -196,7 +196,15 @@ def _participant_snapshot(p: TaskDepartment) -> dict:
     data = {
         k: v
         for k, v in audit.snapshot(p).items()
-        if k in ("response", "response_due", "responded_at", "response_note", "inspectors_per_team")
+        if k
+        in (
+            "response",
+            "response_due",
+            "responded_at",
+            "response_note",
+            "inspectors_per_team",
+            "dropped_at",
+        )
     }
     data["department"] = p.department.code
     data["items"] = sorted(p.items.values_list("code", flat=True))
@@ -914,6 +922,12 @@ def respond(
             "只有配合部门的管理员或负责人可以响应本部门参加的任务。",
         )
         _require_state(locked, State.AWAITING, what="响应")
+        if participant.dropped_at is not None:
+            raise TaskError(
+                f"{department.name}逾期未响应，已于 "
+                f"{timezone.localtime(participant.dropped_at):%Y-%m-%d %H:%M} 被移出任务。"
+                "如需参加，请与牵头部门联系。"
+            )
         if participant.response != Response.PENDING:
             raise TaskError(
                 f"{department.name}已于 {timezone.localtime(participant.responded_at):%Y-%m-%d %H:%M} "
@@ -952,6 +966,60 @@ def respond(
             after=_participant_snapshot(participant),
             note=f"{department.name}{verb}{late}"[:500],
             department=department,
+        )
+    return participant
+
+
+def drop_overdue(
+    *,
+    user: User,
+    task: JointTask | int,
+    department: Department | int,
+    reason: str = "",
+    today: datetime.date | None = None,
+) -> TaskDepartment:
+    """A partner that has not responded by its response date is taken off the task by the lead
+    or the office, so the task can go on (seed 004 第四十条: the office may then report it). It is
+    recorded as an overdue non-response, never as the department's own refusal."""
+    today = today or timezone.localdate()
+    dept_id = department.pk if isinstance(department, Department) else int(department)
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        locked = _lock(task)
+        permissions.require(
+            can_lead(user, locked) or is_task_office(user, locked),
+            "只有牵头部门的管理员或负责人、或本辖区联席会议办公室可以移出逾期未响应的部门。",
+        )
+        _require_state(locked, State.AWAITING, what="移出配合部门")
+        participant = next(
+            (p for p in locked.participants.all() if p.department_id == dept_id), None
+        )
+        if participant is None or participant.role != Role.PARTNER:
+            raise TaskError("该部门不是本任务的配合部门。")
+        if participant.response != Response.PENDING:
+            raise TaskError(f"{participant.department.name}已经响应，不能移出。请刷新页面。")
+        if not participant.overdue(today):
+            raise TaskError(
+                f"{participant.department.name}的响应截止日期是 {participant.response_due:%Y-%m-%d}，"
+                "截止日期过后仍未响应的才能移出。"
+            )
+        if len(reason) > 400:
+            raise TaskInvalid({"reason": "说明不能超过400字。"})
+        before = _participant_snapshot(participant)
+        participant.response = Response.DECLINED
+        participant.dropped_at = timezone.now()
+        participant.response_note = ("逾期未响应，已移出" + (f"：{reason}" if reason else ""))[:500]
+        participant.save(update_fields=["response", "dropped_at", "response_note"])
+        _sync_task_items(locked)
+        audit.record(
+            user,
+            Action.UPDATE,
+            locked,
+            before=before,
+            after=_participant_snapshot(participant),
+            note=f"{participant.department.name}逾期未响应（截止 {participant.response_due:%Y-%m-%d}），移出任务"
+            + (f"：{reason}" if reason else ""),
+            department=participant.department,
         )
     return participant
 
@@ -1117,6 +1185,7 @@ __all__ = [
     "create_from_joint_entry",
     "create_from_plan_line",
     "create_task",
+    "drop_overdue",
     "establish",
     "initiate",
     "release",

@@ -16,5 +16,6 @@ urlpatterns = [
     path("<int:pk>/release/", views.task_release, name="release"),
     path("<int:pk>/respond/", views.task_respond, name="respond"),
     path("<int:pk>/establish/", views.task_establish, name="establish"),
+    path("<int:pk>/drop/", views.task_drop, name="drop"),
     path("<int:pk>/cancel/", views.task_cancel, name="cancel"),
 ]

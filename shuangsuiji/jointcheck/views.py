@@ -70,7 +70,11 @@ def overdue(request):
     return render(
         request,
         "jointcheck/overdue.html",
-        {"rows": selectors.overdue_responses(request.user), "today": timezone.localdate()},
+        {
+            "rows": selectors.overdue_responses(request.user),
+            "dropped": selectors.dropped_responses(request.user),
+            "today": timezone.localdate(),
+        },
     )
 
 
@@ -336,6 +340,22 @@ def task_establish(request, pk: int):
         {"task": task, "form": form, "actions": actions},
         status=status,
     )
+
+
+@login_required
+@require_POST
+def task_drop(request, pk: int):
+    def act(task):
+        raw = request.POST.get("department", "")
+        p = services.drop_overdue(
+            user=request.user,
+            task=task,
+            department=int(raw) if raw.isdigit() else 0,
+            reason=request.POST.get("reason", ""),
+        )
+        return f"已将逾期未响应的{p.department.name}移出任务。"
+
+    return _act(request, pk, act)
 
 
 @login_required

@@ -83,6 +83,19 @@ def test_cli_from_plan_line_and_bad_users(world):
     assert "没有找到任务" in refused("show", "NOPE", "--user", "office")
 
 
+def test_cli_drop_a_partner_that_never_responded(world):
+    import datetime
+
+    t = world.awaiting(today=datetime.date(YEAR, 3, 6))
+    assert "不是本任务的配合部门" in refused(
+        "drop", t.code, "--user", "office", "--department", "XX"
+    )
+    assert "只有牵头部门" in refused("drop", t.code, "--user", "gaj_admin", "--department", "GAJ")
+    out = task("drop", t.code, "--user", "scjgj_admin", "--department", "gaj", "--reason", "未果")
+    assert "已将逾期未响应的州公安局移出" in out
+    assert "逾期未响应，已移出：未果" in task("show", t.code, "--user", "auditor")
+
+
 def test_cli_exit_status_and_stderr(world, capsys):
     with pytest.raises(SystemExit) as info:
         Command().run_from_argv(["shuangsuiji", "task", "show", "NOPE", "--user", "office"])

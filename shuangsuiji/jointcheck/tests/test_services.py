@@ -497,6 +497,51 @@ def test_overdue_non_responses_are_flagged(world):
     assert selectors.overdue_responses(world.org.office, today=datetime.date(YEAR, 3, 11)) == []
 
 
+def test_a_partner_that_never_responds_is_taken_off_after_its_date(world):
+    """The bad case "a department that never responds": the task is blocked until the lead or the
+    office takes the department off, which is recorded as an overdue non-response."""
+    org = world.org
+    task = world.awaiting(today=datetime.date(YEAR, 3, 6))  # GAJ due 2026-03-10
+    with pytest.raises(services.TaskError, match="州公安局"):
+        services.establish(user=org.scjgj_admin, task=task, data=scheme())
+    with pytest.raises(services.TaskError, match="截止日期过后"):
+        services.drop_overdue(
+            user=org.scjgj_admin, task=task, department=org.gaj, today=datetime.date(YEAR, 3, 10)
+        )
+    for user in (org.gaj_admin, org.auditor, org.inspector):
+        with pytest.raises(PermissionDenied):
+            services.drop_overdue(
+                user=user, task=task, department=org.gaj, today=datetime.date(YEAR, 3, 11)
+            )
+    with pytest.raises(services.TaskError, match="不是本任务的配合部门"):
+        services.drop_overdue(
+            user=org.office, task=task, department=org.scjgj, today=datetime.date(YEAR, 3, 11)
+        )
+    p = services.drop_overdue(
+        user=org.office,
+        task=task,
+        department=org.gaj,
+        reason="电话催办未果",
+        today=datetime.date(YEAR, 3, 11),
+    )
+    assert p.response == "declined" and p.dropped_at and p.responded_at is None
+    assert p.response_note == "逾期未响应，已移出：电话催办未果"
+    assert "逾期未响应（截止 2026-03-10），移出任务" in audit.history(task).first().note
+    assert list(task.items.all()) == [world.scjgj_items[1]]
+    assert [r.department.code for r in selectors.dropped_responses(org.office)] == ["GAJ"]
+    assert selectors.overdue_responses(org.office, today=datetime.date(YEAR, 3, 11)) == []
+    with pytest.raises(services.TaskError, match="已于 .* 被移出任务"):
+        services.respond(user=org.gaj_admin, task=task, accept=False, reason="x")
+    with pytest.raises(services.TaskError, match="已经响应"):
+        services.drop_overdue(
+            user=org.office, task=task, department=org.gaj, today=datetime.date(YEAR, 3, 11)
+        )
+    task = services.establish(
+        user=org.scjgj_admin, task=task, data=scheme(inspectors_per_team={"SCJGJ": 2})
+    )
+    assert task.state == State.ESTABLISHED and task.is_internal
+
+
 # --- establish ----------------------------------------------------------------------------------
 
 

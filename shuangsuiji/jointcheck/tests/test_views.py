@@ -128,6 +128,23 @@ def test_overdue_shown_on_task_and_office_page(world):
     assert listing.status_code == 200 and task.code in listing.content.decode()
     assert "州公安局" in listing.content.decode()
     assert org.client(org.auditor).get("/tasks/overdue/").status_code == 200
+    # the lead takes GAJ off; the office still sees it listed for 通报
+    assert "移出任务" in org.client(org.scjgj_admin).get(f"/tasks/{task.pk}/").content.decode()
+    assert (
+        org.client(org.gaj_admin)
+        .post(f"/tasks/{task.pk}/drop/", {"department": org.gaj.pk})
+        .status_code
+        == 403
+    )
+    response = org.client(org.scjgj_admin).post(
+        f"/tasks/{task.pk}/drop/", {"department": org.gaj.pk, "reason": "催办未果"}, follow=True
+    )
+    assert "已将逾期未响应的州公安局移出任务" in response.content.decode()
+    listing = org.client(org.office).get("/tasks/overdue/")
+    assert listing.context["rows"] == [] and [p.task_id for p in listing.context["dropped"]] == [
+        task.pk
+    ]
+    assert "逾期未响应，已移出：催办未果" in listing.content.decode()
     for who in ("scjgj_admin", "gaj_admin", "inspector"):
         response = org.client(getattr(org, who)).get("/tasks/overdue/")
         assert response.status_code == 403

@@ -12,6 +12,7 @@ The same services as the pages (jointcheck.services), so the same rules and refu
     coordinate CODE --departments CODE,… --items CODE,… [--note …]   (office)
     release   CODE [--note …]                         (office) end coordination → 待响应
     respond   CODE --accept --items CODE,… [--inspectors N] | --decline --reason …
+    drop      CODE --department CODE [--reason …]   take off a partner past its response date
     establish CODE --inspect-start D --inspect-end D [--batches N] [--targets-per-team N]
               [--no-rotation] [--specialities …] [--note …] [--inspectors SCJGJ=1,GAJ=1]
     cancel    CODE --reason …
@@ -31,7 +32,8 @@ from shuangsuiji.jointcheck import selectors, services
 from shuangsuiji.jointcheck.models import JointTask
 
 ACTIONS = (
-    "list", "show", "create", "initiate", "coordinate", "release", "respond", "establish", "cancel",
+    "list", "show", "create", "initiate", "coordinate", "release", "respond", "drop", "establish",
+    "cancel",
 )  # fmt: skip
 EXIT_REFUSED = 1
 
@@ -68,6 +70,7 @@ class Command(BaseCommand):
         parser.add_argument("--draw-date", default="")
         parser.add_argument("--items", default="", help="事项编码，逗号分隔")
         parser.add_argument("--departments", default="", help="配合部门代码，逗号分隔")
+        parser.add_argument("--department", default="", help="drop：逾期未响应的部门代码")
         parser.add_argument("--ratios", default="", help="A=300;B=500（基点）")
         parser.add_argument("--scope", default="", help="名录库筛选条件，如 region=652801&risk=C")
         parser.add_argument("--strata-by", default="risk")
@@ -223,6 +226,16 @@ class Command(BaseCommand):
         )
         late = "（逾期响应）" if p.late else ""
         self.stdout.write(f"{p.department.name}：{p.get_response_display()}{late}。")
+
+    def do_drop(self, user, task, *, department, reason, **_):
+        found = next(
+            (p for p in task.participants.all() if p.department.code == department.strip().upper()),
+            None,
+        )
+        if found is None:
+            raise services.TaskError(f"部门“{department}”不是本任务的配合部门。")
+        p = services.drop_overdue(user=user, task=task, department=found.department, reason=reason)
+        self.stdout.write(f"已将逾期未响应的{p.department.name}移出 {task.code}。")
 
     def do_establish(self, user, task, **o):
         data = {
