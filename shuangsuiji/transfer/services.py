@@ -461,12 +461,19 @@ class TargetImporter(Importer):
         ids = bulk.allocate_ids(Target, len(new_rows))
         inserts = []
         jurisdiction_id, derive_kind = self.jurisdiction_id, schemas.TargetSchema.derive_kind
+        kinds: dict[tuple, str] = {}  # the derived kind depends on the code's first two only
+        target_log = log.records(_TARGET_TYPE)
+        create = Action.CREATE
         for row, target_id in zip(new_rows, ids, strict=True):
             values = row.values
             target = {k: values.get(k, d) for k, d in _TARGET_DEFAULTS_ITEMS}
-            if "object_kind" not in values:
-                target["object_kind"] = derive_kind(values)
             code = values["code"]
+            if "object_kind" not in values:
+                key = (values["code_kind"], code[:2])
+                kind = kinds.get(key)
+                if kind is None:
+                    kind = kinds[key] = derive_kind(values)
+                target["object_kind"] = kind
             # The audit snapshot (as core.audit.snapshot would write it) doubles as the row: the
             # ISO date string is what SQLite stores and what COPY's text format reads.
             after = {"code": code, "code_kind": values["code_kind"], **target}
@@ -475,9 +482,8 @@ class TargetImporter(Importer):
             inserts.append((target_id, jurisdiction_id, *after.values(), now, now))
             target["id"], target["code"] = target_id, code
             row.existing = (target, None)
-            log.add(
-                Action.CREATE, _TARGET_TYPE, target_id, f"{target['name']}（{code}）", None, after
-            )
+            label = f"{target['name']}（{code}）"[:200]
+            target_log.append((target_id, [create, label, None, after]))
         with _phase("insert_targets"):
             bulk.insert_rows(Target, self._target_columns, inserts)
             self._analyse_targets.added(len(inserts))

@@ -623,3 +623,23 @@ def test_start_import_queues_the_preview_or_leaves_nothing(org, tmp_path, monkey
     # No batch stuck in "uploaded", no stored file left behind.
     assert list(ImportBatch.objects.values_list("pk", flat=True)) == [batch.pk]
     assert set(services.imports_dir().iterdir()) == stored
+
+
+def test_change_sets_split_into_chunks_find_every_record(org, tmp_path, monkeypatch):
+    from shuangsuiji.transfer.models import AuditChunk
+
+    monkeypatch.setattr(changelog, "CHUNK_RECORDS", 2)
+    imported(org, tmp_path, [TARGET_HEADINGS, *(target_row(n) for n in range(1, 6))])
+    # 5 targets and 5 entries, 2 records per chunk: 3 + 3 chunk rows, ids ascending.
+    chunks = list(AuditChunk.objects.order_by("object_type", "lo"))
+    assert [c.count for c in chunks] == [2, 2, 1, 2, 2, 1]
+    assert all(c.lo <= c.hi for c in chunks)
+    for n in range(1, 6):
+        target = Target.objects.get(code=uscc(n))
+        [change] = changelog.history([target])
+        assert change.after["code"] == uscc(n) and change.object_id == str(target.pk)
+        entry = DirectoryEntry.objects.get(target=target)
+        [change] = changelog.history([entry])
+        assert change.after["target"] == target.pk
+    # A record no import touched has no imported history.
+    assert changelog.history([org.scjgj]) == []
