@@ -63,6 +63,7 @@ def main() -> None:
     }  # fmt: skip
     entropy = {"beacon.fc3d.2027061": "482", "party.SCJGJ": "7a" * 32}
 
+    cpu0 = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
     t0 = time.perf_counter()
     pairs = A.form_teams(targets)
     team_of = {t: team for team, t in pairs}
@@ -108,6 +109,7 @@ def main() -> None:
         "parse_s": round(t2 - t1, 2),
         "perform_s": round(t3 - t2, 2),
         "total_s": round(t3 - t0, 2),
+        "cpu_s": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]) - cpu0, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "loadavg": os.getloadavg()[0],
     }
@@ -117,7 +119,7 @@ def main() -> None:
         f"{result['eligibility_lines']:,} eligibility lines ({result['eligibility_mb']} MB), "
         f"{members:,} members, {result['shortfalls']} shortfalls: files {result['files_s']:.2f} s, "
         f"parse {result['parse_s']:.2f} s, perform {result['perform_s']:.2f} s, total "
-        f"{result['total_s']:.2f} s; peak RSS {result['peak_rss_mb']:,} MB; load average "
+        f"{result['total_s']:.2f} s (CPU {result['cpu_s']:.2f} s); peak RSS {result['peak_rss_mb']:,} MB; load average "
         f"{result['loadavg']:.1f}",
         flush=True,
     )

@@ -204,7 +204,11 @@ def draw(n: int, check: bool, sealed: bool, workers: int | None) -> dict:
     files = OUT / f"draw-files-{n}"
     shutil.rmtree(files, ignore_errors=True)
     reports = []
-    queryset = Target.objects.filter(jurisdiction__code=PREFECTURE[0])
+    from shuangsuiji.core.models import Jurisdiction
+
+    # The prefecture's directory, as a draw's scope query filters it (by id, not by a join).
+    queryset = Target.objects.filter(jurisdiction=Jurisdiction.objects.get(code=PREFECTURE[0]))
+    c0 = _cpu()
     t0 = time.perf_counter()
     frozen = P.freeze(
         task_code="2027-XJ-BENCH",
@@ -218,9 +222,11 @@ def draw(n: int, check: bool, sealed: bool, workers: int | None) -> dict:
         progress=lambda done, total=None: reports.append(done),
     )
     t1 = time.perf_counter()
+    c1 = _cpu()
     rss_freeze = _rss()
     result = S.perform(frozen, ENTROPY, workers=workers)
     t2 = time.perf_counter()
+    c2 = _cpu()
     assert frozen.size == n, (frozen.size, n)
     out = {
         "database": _vendor(),
@@ -232,6 +238,10 @@ def draw(n: int, check: bool, sealed: bool, workers: int | None) -> dict:
         "freeze_s": round(t1 - t0, 2),
         "perform_s": round(t2 - t1, 2),
         "total_s": round(t2 - t0, 2),
+        # CPU seconds of this process and its children (psql, the scoring process); the
+        # PostgreSQL server's own work (the sort) is not in them.
+        "freeze_cpu_s": round(c1 - c0, 2),
+        "perform_cpu_s": round(c2 - c1, 2),
         "progress_calls": len(reports),
         "rss_after_freeze_mb": rss_freeze,
         "peak_rss_mb": _rss(),
@@ -267,6 +277,15 @@ def draw(n: int, check: bool, sealed: bool, workers: int | None) -> dict:
         }
     shutil.rmtree(files, ignore_errors=True)
     return out
+
+
+def _cpu() -> float:
+    """User + system CPU seconds of this process and its waited-for children."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _rss() -> int:
@@ -331,9 +350,10 @@ def main() -> None:
         f"{r['database']} {r['rows']:,} candidates, 5 strata ({r['strata']}), "
         f"{r['selected']:,} selected: freeze (stream from the DB + files + hashes) "
         f"{r['freeze_s']:.2f} s ({r['rows'] / r['freeze_s']:,.0f} rows/s), "
-        f"perform {r['perform_s']:.2f} s, total {r['total_s']:.2f} s; "
+        f"perform {r['perform_s']:.2f} s, total {r['total_s']:.2f} s "
+        f"(CPU: freeze {r['freeze_cpu_s']:.2f} s + server, perform {r['perform_cpu_s']:.2f} s); "
         f"peak RSS {r['peak_rss_mb']:,} MB (after freeze {r['rss_after_freeze_mb']:,} MB, "
-        f"scoring child {r['scoring_child_rss_mb']:,} MB); population.tsv "
+        f"largest child (psql, scoring) {r['scoring_child_rss_mb']:,} MB); population.tsv "
         f"{r['population_mb']} MB; load average {r['loadavg']:.1f}",
         flush=True,
     )
