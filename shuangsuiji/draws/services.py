@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import json
 import re
 import secrets
 from collections import defaultdict
@@ -974,12 +975,14 @@ def run_perform(draw_id: int, *, user: User | None, report: Callable | None = No
         if draw.state != State.ANNOUNCED:
             raise DrawError("本次抽取已由他人完成，名单已锁定，不能再次抽取。")
         at = now()
+        announced = json.loads(bytes(draw.announcement))
         record = D.release(
             result,
             task_name=task.name,
             drawn_at=_iso(at),
-            lead_department=task.lead_department.code,
-            departments=[d.code for d in task_departments(task)],
+            # As announced: the release must name the announcement's departments and lead.
+            lead_department=announced["lead_department"],
+            departments=announced["departments"],
             announcement_sha256=D.sha256_hex(bytes(draw.announcement)),
             names={code: name for code, (pk, name) in targets.items()},
         )

@@ -279,3 +279,17 @@ def test_annual_cap_page_for_the_office_only(org):
     assert AnnualCap.objects.count() == 1
     for user in (org.scjgj_admin, org.auditor, org.inspector):
         assert org.client(user).get("/draws/settings/caps/").status_code == 403
+
+
+def test_panel_on_the_task_page(org):
+    """The jointcheck task page includes the draws panel; its actions come back to that page."""
+    make_targets(org, 12)
+    task = make_task(org)
+    page = f"/tasks/{task.pk}/"
+    r = org.client(org.scjgj_admin).get(page)
+    assert r.status_code == 200 and 'id="draws-panel"' in r.content.decode()
+    assert 'data-testid="prepare"' in r.content.decode()
+    r = org.client(org.scjgj_admin).post(f"/draws/task/{task.pk}/prepare/", {"next": page})
+    assert r.status_code == 302 and r["Location"] == page
+    r = org.client(org.scjgj_admin).get(page)
+    assert 'data-testid="candidates">12<' in r.content.decode()
