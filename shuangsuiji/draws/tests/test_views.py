@@ -293,3 +293,31 @@ def test_panel_on_the_task_page(org):
     assert r.status_code == 302 and r["Location"] == page
     r = org.client(org.scjgj_admin).get(page)
     assert 'data-testid="candidates">12<' in r.content.decode()
+
+
+def test_public_verify_page_passes_on_downloaded_files(org):
+    """What the public downloads verifies on the /public/verify/ page too."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from shuangsuiji.directory.models import Target
+
+    make_targets(org, 25)
+    make_targets(org, 1, start=100, reg_status=Target.RegStatus.REVOKED)  # a non-empty excluded
+    draw = drawn(org, make_task(org))
+    code, anon = draw.task.code, Client()
+
+    def get(url):
+        r = anon.get(url)
+        return b"".join(r.streaming_content) if r.streaming else r.content
+
+    upload = {
+        "check": "draw",
+        "record": SimpleUploadedFile("1.json", get(f"/public/draws/{code}/1.json")),
+        "population": SimpleUploadedFile("p.tsv", get(f"/public/draws/{code}/1/population.tsv")),
+        "excluded": SimpleUploadedFile("e.tsv", get(f"/public/draws/{code}/1/excluded.tsv")),
+        "announcement": SimpleUploadedFile(
+            "a.json", get(f"/public/draws/{code}/1/announcement.json")
+        ),
+    }
+    r = anon.post("/public/verify/", upload)
+    assert r.status_code == 200 and "PASS" in r.content.decode()
