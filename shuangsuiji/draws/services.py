@@ -55,21 +55,13 @@ from shuangsuiji.protocol import draw as D
 from shuangsuiji.publication import services as publication
 
 from . import engine
+from .entropy import BEACON_SOURCES, beacon_problem, open_commitment
 from .models import AnnualCap, DrawEntropy, Exclusion, Selection, TargetDraw
 
 State = TargetDraw.State
 TaskState = JointTask.State
 Action = AuditEntry.Action
 
-# Public beacons the platform offers (docs/draws.md): how each source writes its value.
-BEACON_SOURCES = {
-    "fc3d": ("福彩3D", re.compile(r"[0-9]{3}"), "三位数字，如 482"),
-    "ssq": (
-        "双色球",
-        re.compile(r"(?:[0-9]{2} ){6}\+ [0-9]{2}"),
-        "六个红球（两位数、升序、空格分隔）加“ + ”和蓝球，如 03 07 12 19 25 31 + 09",
-    ),
-}
 DEREGISTERED = (
     Target.RegStatus.DEREGISTERED,
     Target.RegStatus.REVOKED,
@@ -810,9 +802,6 @@ def reveal(*, user: User, draw: TargetDraw, department: Department, value: str) 
     """A department's reveal: only after the announcement, before ``reveals_due``, and only if it
     opens the commitment (otherwise nothing is stored)."""
     _require_party(user, department)
-    value = (value or "").strip().lower()
-    if not D.HEX64.fullmatch(value):
-        raise DrawError("揭示值必须是 64 个十六进制字符（承诺时浏览器生成并请您保存的随机数）。")
     with transaction.atomic():
         draw = _lock_draw(draw)
         if draw.state in (State.PREPARING, State.COMMITTING):
@@ -826,11 +815,9 @@ def reveal(*, user: User, draw: TargetDraw, department: Department, value: str) 
         item = _party_item(draw, department)
         if item.value:
             raise DrawError(f"{department.name}已经揭示过。")
-        if D.commitment(value) != item.commitment:
-            raise DrawError(
-                "揭示值与本部门公告的承诺不符，未保存。请使用承诺时生成并保存的那个随机数"
-                "（同一台电脑的浏览器中已保存，或您打印/记下的备份）。"
-            )
+        problem, value = open_commitment(item.commitment, value)
+        if problem:
+            raise DrawError(problem)
         item.value, item.revealed_by, item.revealed_at = value, user, now()
         item.save()
         # The value itself stays out of the audit trail until the draw publishes it.
@@ -843,18 +830,6 @@ def reveal(*, user: User, draw: TargetDraw, department: Department, value: str) 
             department=department,
         )
     return item
-
-
-def beacon_problem(source: str, value: str) -> str | None:
-    name, pattern, how = BEACON_SOURCES[source]
-    if not pattern.fullmatch(value):
-        return f"{name}开奖号码的写法不对：应为{how}。"
-    if source == "ssq":
-        reds = [int(x) for x in value.split(" + ")[0].split(" ")]
-        blue = int(value.split(" + ")[1])
-        if reds != sorted(set(reds)) or not all(1 <= r <= 33 for r in reds) or not 1 <= blue <= 16:
-            return f"双色球号码无效：红球 01–33 六个不同且升序，蓝球 01–16。应为{how}。"
-    return None
 
 
 def enter_beacon(*, user: User, draw: TargetDraw, value: str) -> DrawEntropy:
