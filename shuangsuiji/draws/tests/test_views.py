@@ -321,3 +321,24 @@ def test_public_verify_page_passes_on_downloaded_files(org):
     }
     r = anon.post("/public/verify/", upload)
     assert r.status_code == 200 and "PASS" in r.content.decode()
+
+
+def test_draw_and_panel_queries_do_not_grow_with_the_list(org):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(n_targets, start):
+        make_targets(org, n_targets, start=start)
+        draw = drawn(org, make_task(org))
+        client = org.client(org.gaj_admin)
+        with CaptureQueriesContext(connection) as page:
+            assert client.get(f"/draws/{draw.pk}/").status_code == 200
+        with CaptureQueriesContext(connection) as panel:
+            assert client.get(f"/draws/task/{draw.task_id}/").status_code == 200
+        return len(page), len(panel), draw.selections.count()
+
+    small = count(10, 0)
+    big = count(60, 1000)
+    assert big[2] > small[2]
+    assert big[:2] == small[:2]
+    assert small[0] <= 30 and small[1] <= 30
