@@ -250,18 +250,22 @@ def run_child(path: Path, fmt: str, n: int) -> dict:
     dept = Department.objects.create(jurisdiction=pref, code="SCJGJ", name="州市场监督管理局")
     user = services.system_user()
 
+    server = _server_cpu(connection)
     t0 = time.perf_counter()
     batch = services.create_batch(
         user=user, department=dept, kind="targets", filename=path.name, fileobj_or_path=path
     )
     t1 = time.perf_counter()
+    c1, s1 = _cpu(), server()
     batch = services.preview_batch(batch)
     t2 = time.perf_counter()
+    c2, s2 = _cpu(), server()
     preview_phases = dict(services.PHASES)
     assert batch.status == "previewed", batch.message
     assert batch.invalid == 0 and batch.new == n, batch.counts
     batch = services.apply_batch(batch, user=user)
     t3 = time.perf_counter()
+    c3, s3 = _cpu(), server()
     apply_phases = dict(services.PHASES)
     assert batch.status == "applied", batch.message
     assert Target.objects.count() == n and DirectoryEntry.objects.count() == n
@@ -276,10 +280,41 @@ def run_child(path: Path, fmt: str, n: int) -> dict:
         "apply_rows_s": round(n / (t3 - t2)),
         "total_rows_s": round(n / (t3 - t0)),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        # CPU seconds of this process and of its PostgreSQL backend: less sensitive than the
+        # wall-clock figures to other jobs on a shared machine.
+        "preview_cpu_s": round(c2 - c1, 2),
+        "apply_cpu_s": round(c3 - c2, 2),
+        "preview_server_cpu_s": round(s2 - s1, 2),
+        "apply_server_cpu_s": round(s3 - s2, 2),
         "preview_phases": _phases(preview_phases),
         "apply_phases": _phases(apply_phases),
         "loadavg": os.getloadavg()[0],
     }
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _server_cpu(connection):
+    """A function returning the CPU seconds used so far by this connection's PostgreSQL backend
+    (read from /proc: the server runs on this machine), or 0 on SQLite."""
+    if connection.vendor != "postgresql":
+        return lambda: 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():
+        return lambda: 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def read() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+
+    return read
 
 
 def _phases(raw: dict) -> dict:
@@ -342,6 +377,13 @@ def main() -> None:
                 f"apply {result['apply_s']:.1f} s ({result['apply_rows_s']:,} rows/s), "
                 f"total {result['total_rows_s']:,} rows/s, peak memory {result['peak_rss_mb']:,} MB, "
                 f"load average {result['loadavg']:.1f}",
+                flush=True,
+            )
+            print(
+                f"     CPU seconds: preview {result['preview_cpu_s']:.1f}"
+                + (f" + server {result['preview_server_cpu_s']:.1f}" if args.database else "")
+                + f", apply {result['apply_cpu_s']:.1f}"
+                + (f" + server {result['apply_server_cpu_s']:.1f}" if args.database else ""),
                 flush=True,
             )
             for kind in ("preview", "apply"):

@@ -17,8 +17,10 @@ chunk's note (导入批次 #…：file), so
 a record's history page shows an import exactly as it showed the per-row entries before.
 
 Format (stable, documented in docs/decisions.md): ``ids`` = zlib of the ids as little-endian
-signed 64-bit integers, ascending; ``data`` = zlib of a JSON array with one element per id, in
-the same order: ``[action, object_repr, before, after]``. At most 1,000 records per chunk row.
+signed 64-bit integers, ascending; ``data`` = zlib of a JSON object ``{"fields": [...] or null,
+"records": [...]}`` with one record per id, in the same order: ``[action, object_repr, before,
+after]``, where an ``after`` given as a list holds the values of ``fields`` (the key names once
+per chunk instead of once per record). At most 1,000 records per chunk row.
 """
 
 from __future__ import annotations
@@ -72,11 +74,15 @@ class ChunkLog:
     def __init__(self, entry_id: int, note: str = ""):
         self.entry_id = entry_id
         self.note = note[:500]
-        self.changes: dict[str, list[tuple[int, str]]] = {}
+        self.changes: dict[str, list[tuple[int, list]]] = {}
+        self.fields: dict[str, list[str]] = {}
 
-    def records(self, object_type: str) -> list:
+    def records(self, object_type: str, fields: Iterable[str] | None = None) -> list:
         """The list to append ``(object_id, [action, object_repr, before, after])`` to directly
-        (the importer's per-row loop; ``object_repr`` at most 200 characters)."""
+        (the importer's per-row loop; ``object_repr`` at most 200 characters). With ``fields``,
+        an ``after`` may be given as the list of those fields' values (no key names stored)."""
+        if fields is not None:
+            self.fields[object_type] = list(fields)
         return self.changes.setdefault(object_type, [])
 
     def add(self, action: str, object_type: str, object_id: int, object_repr: str, before, after):
@@ -93,7 +99,8 @@ class ChunkLog:
                 part = changes[start : start + CHUNK_RECORDS]
                 ids = [c[0] for c in part]
                 # One JSON document per chunk: one encoder call instead of one per record.
-                data = zlib.compress(_JSON.encode([c[1] for c in part]).encode(), _LEVEL)
+                document = {"fields": self.fields.get(object_type), "records": [c[1] for c in part]}
+                data = zlib.compress(_JSON.encode(document).encode(), _LEVEL)
                 rows.append(
                     (
                         self.entry_id,
@@ -139,8 +146,11 @@ def history(objects: Iterable[Model]) -> list[AuditEntry]:
             if at == len(ids) or ids[at] != pk:
                 continue
             if records is None:
-                records = json.loads(zlib.decompress(bytes(chunk.data)))
+                document = json.loads(zlib.decompress(bytes(chunk.data)))
+                fields, records = document["fields"], document["records"]
             action, label, before, after = records[at]
+            if isinstance(after, list) and fields:
+                after = dict(zip(fields, after, strict=True))
             entry = chunk.entry
             change = AuditEntry(
                 id=None,

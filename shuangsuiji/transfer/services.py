@@ -378,6 +378,9 @@ _TARGET_TYPE = audit.object_type(Target)
 _ENTRY_TYPE = audit.object_type(DirectoryEntry)
 _TARGET_DEFAULTS = {f: Target._meta.get_field(f).get_default() for f in TARGET_IMPORT_FIELDS}
 _TARGET_DEFAULTS_ITEMS = tuple(_TARGET_DEFAULTS.items())
+# A new target's audit snapshot, as a list of values in this order (changelog ``fields``).
+_TARGET_SNAPSHOT_FIELDS = ("code", "code_kind", *_TARGET_DEFAULTS)
+_ESTABLISHED_AT = _TARGET_SNAPSHOT_FIELDS.index("established")
 _TARGET_BOOLS = ("abnormal", "serious_illegal")
 
 
@@ -462,7 +465,7 @@ class TargetImporter(Importer):
         inserts = []
         jurisdiction_id, derive_kind = self.jurisdiction_id, schemas.TargetSchema.derive_kind
         kinds: dict[tuple, str] = {}  # the derived kind depends on the code's first two only
-        target_log = log.records(_TARGET_TYPE)
+        target_log = log.records(_TARGET_TYPE, fields=_TARGET_SNAPSHOT_FIELDS)
         create = Action.CREATE
         for row, target_id in zip(new_rows, ids, strict=True):
             values = row.values
@@ -474,12 +477,13 @@ class TargetImporter(Importer):
                 if kind is None:
                     kind = kinds[key] = derive_kind(values)
                 target["object_kind"] = kind
-            # The audit snapshot (as core.audit.snapshot would write it) doubles as the row: the
-            # ISO date string is what SQLite stores and what COPY's text format reads.
-            after = {"code": code, "code_kind": values["code_kind"], **target}
+            # The audit snapshot (the values core.audit.snapshot would write, in the order of
+            # _TARGET_SNAPSHOT_FIELDS) doubles as the row: the ISO date string is what SQLite
+            # stores and what COPY's text format reads.
+            after = [code, values["code_kind"], *target.values()]
             if target["established"] is not None:
-                after["established"] = target["established"].isoformat()
-            inserts.append((target_id, jurisdiction_id, *after.values(), now, now))
+                after[_ESTABLISHED_AT] = target["established"].isoformat()
+            inserts.append((target_id, jurisdiction_id, *after, now, now))
             target["id"], target["code"] = target_id, code
             row.existing = (target, None)
             label = f"{target['name']}（{code}）"[:200]
@@ -525,12 +529,15 @@ class TargetImporter(Importer):
         entry_new = [r for r in pending if r.values["active"] and r.existing[1] is None]
         entry_ids = bulk.allocate_ids(DirectoryEntry, len(entry_new))
         inserts = []
+        entry_log = log.records(_ENTRY_TYPE, fields=("target", "active", "tags"))
+        prefix = f"{self.dept_name} · "
         for row, entry_id in zip(entry_new, entry_ids, strict=True):
             target = row.existing[0]
             tags = row.values.get("tags", "")
-            inserts.append((entry_id, dept_id, target["id"], tags, True, now, None, "", now))
-            log.add(Action.CREATE, _ENTRY_TYPE, entry_id, f"{self.dept_name} · {self._repr(target)}", None,
-                    {"target": target["id"], "active": True, "tags": tags})  # fmt: skip
+            target_id = target["id"]
+            inserts.append((entry_id, dept_id, target_id, tags, True, now, None, "", now))
+            label = f"{prefix}{target['name']}（{target['code']}）"[:200]
+            entry_log.append((entry_id, [create, label, None, [target_id, True, tags]]))
         with _phase("insert_entries"):
             bulk.insert_rows(
                 DirectoryEntry,
