@@ -104,10 +104,10 @@ class Target(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["jurisdiction", "code"], name="target_code_unique")
         ]
-        indexes = [
-            models.Index(fields=["jurisdiction", "region", "risk_class"]),
-            models.Index(fields=["name"]),
-        ]
+        # No index on name: the lists search it with "contains" (LIKE '%…%'), which no B-tree
+        # index serves, and nothing sorts by it; it cost every imported row an insert into a
+        # randomly ordered index.
+        indexes = [models.Index(fields=["jurisdiction", "region", "risk_class"])]
         verbose_name = "检查对象"
         verbose_name_plural = "检查对象"
 
