@@ -22,6 +22,8 @@ from . import services
 from .models import JointTask, TaskDepartment
 
 State = JointTask.State
+# The lead department first, then the partners in the roster's order.
+LEAD_FIRST = ("role", "department__sort_order", "department__code")
 
 
 def visible_tasks(user: User) -> QuerySet:
@@ -88,7 +90,10 @@ def task_list(user: User, filters: Filters) -> QuerySet:
     if filters.q:
         qs = qs.filter(Q(name__icontains=filters.q) | Q(code__icontains=filters.q))
     return qs.prefetch_related(
-        Prefetch("participants", queryset=TaskDepartment.objects.select_related("department"))
+        Prefetch(
+            "participants",
+            queryset=TaskDepartment.objects.select_related("department").order_by(*LEAD_FIRST),
+        )
     ).order_by("-year", "lead_department__code", "-seq")
 
 
@@ -118,9 +123,9 @@ def get_task(pk) -> JointTask | None:
         .prefetch_related(
             Prefetch(
                 "participants",
-                queryset=TaskDepartment.objects.select_related(
-                    "department", "responded_by"
-                ).prefetch_related(Prefetch("items", queryset=Item.objects.order_by("code"))),
+                queryset=TaskDepartment.objects.select_related("department", "responded_by")
+                .order_by(*LEAD_FIRST)
+                .prefetch_related(Prefetch("items", queryset=Item.objects.order_by("code"))),
             ),
             Prefetch("items", queryset=Item.objects.select_related("item_list").order_by("code")),
         )
