@@ -380,3 +380,34 @@ def test_list_and_task_page_queries_do_not_grow_with_tasks(world):
     small = counts()
     add(10, [org.gaj.pk] + [d.pk for d in world.extra_departments(2)])
     assert counts() == small, (small, counts())
+
+
+def test_every_action_refused_to_the_wrong_user(world):
+    """One POST per action by users who may see the task but not take that action (403), by
+    users who may not see it (404), and by the office of another jurisdiction (404)."""
+    org = world.org
+    extra = world.extra_departments(3)
+    coordinating = world.awaiting(departments=[org.gaj.pk] + [d.pk for d in extra])
+    awaiting = world.awaiting()
+    stranger = stranger_office()
+    cases = [
+        (coordinating, "coordinate", {"departments": [], "items": []}, ("scjgj_admin", "gaj_admin", "auditor")),
+        (coordinating, "release", {}, ("scjgj_admin", "gaj_admin", "auditor")),
+        (awaiting, "respond", {"decision": "decline", "reason": "x"}, ("scjgj_admin", "office", "auditor")),
+        (awaiting, "establish", {}, ("gaj_admin", "office", "auditor")),
+        (awaiting, "drop", {"department": org.gaj.pk}, ("gaj_admin", "auditor")),
+        (awaiting, "cancel", {"reason": "x"}, ("gaj_admin", "auditor")),
+        (awaiting, "edit", {}, ("gaj_admin", "office", "auditor")),
+    ]  # fmt: skip
+    for task, action, data, forbidden in cases:
+        url = f"/tasks/{task.pk}/{action}/"
+        for who in forbidden:
+            response = org.client(getattr(org, who)).post(url, data)
+            assert response.status_code == 403, (action, who)
+            assert "只有" in response.content.decode(), (action, who)
+        assert org.client(org.inspector).post(url, data).status_code == 404, action
+        assert org.client(stranger).post(url, data).status_code == 404, action
+    for task in (coordinating, awaiting):
+        task.refresh_from_db()
+    assert coordinating.state == State.COORDINATING and awaiting.state == State.AWAITING
+    assert not awaiting.participants.filter(response="declined").exists()
