@@ -161,15 +161,14 @@ def left_out_rows(user: User, task: JointTask, run: AssignmentRun, params) -> tu
 
 
 def my_teams(user: User) -> list[dict]:
-    """我的检查组: the teams of current runs the user's inspector record sits in."""
+    """我的检查组: the user's seats in the teams of dispatched tasks (current members only)."""
     inspector = Inspector.objects.filter(user=user).first() if user.is_authenticated else None
     if inspector is None:
         return []
     seats = (
-        TeamMember.objects.filter(inspector=inspector)
-        .exclude(
-            team__run__state__in=[AssignmentRun.State.SUPERSEDED, AssignmentRun.State.ABANDONED]
-        )
+        TeamMember.objects.filter(inspector=inspector, team__run__state=AssignmentRun.State.DONE)
+        # Teams reach their inspectors with 派发 (a run before it may still be redone).
+        .exclude(team__run__draw__task__state__in=services.BEFORE_DISPATCH)
         .select_related("team__run__draw__task__lead_department", "department", "team__leader")
         .prefetch_related(
             "team__targets",

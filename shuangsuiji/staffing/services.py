@@ -63,7 +63,7 @@ FILES = ("teams.tsv", "need.tsv", "eligibility.tsv")
 LEFT_OUT = "left-out.tsv"
 BEACON_SOURCES = {"fc3d": "福彩3D", "ssq": "双色球"}
 # Task states reached only after dispatch: a run of such a task counts for the rotation rule.
-_BEFORE_DISPATCH = (
+BEFORE_DISPATCH = (
     JointTask.State.DRAFT,
     JointTask.State.INITIATED,
     JointTask.State.COORDINATING,
@@ -390,7 +390,7 @@ def _rotation(task: JointTask, draw: TargetDraw) -> dict[str, set[int]]:
     through = Team.targets.through
     rows = (
         through.objects.filter(target_id__in=targets, team__run__state=State.DONE)
-        .exclude(team__run__draw__task__state__in=_BEFORE_DISPATCH)
+        .exclude(team__run__draw__task__state__in=BEFORE_DISPATCH)
         .exclude(team__run__draw__task=task)
         .values_list("target__code", "team_id", "team__run__performed_at")
     )

@@ -147,6 +147,9 @@ def test_my_teams(org):
     member.save()
     performed_run(org, task)
     page = org.client(org.inspector).get("/staffing/mine/").content.decode()
+    assert task.code not in page  # not before 派发
+    services.dispatch(user=org.scjgj_admin, task=task)
+    page = org.client(org.inspector).get("/staffing/mine/").content.decode()
     assert task.code in page and people["SCJGJ"][0].name in page and "组长" in page
     page = org.client(org.gaj_admin).get("/staffing/mine/").content.decode()
     assert task.code not in page and "未关联" in page
@@ -180,6 +183,11 @@ def test_replacement_through_the_pages(org):
         org.client(org.inspector).post(f"/staffing/replacements/{item.pk}/approve/").status_code
         == 404
     )
+    for user in (head(org, org.gaj), org.scjgj_admin):
+        response = org.client(user).post(
+            f"/staffing/replacements/{item.pk}/refuse/", {"note": "否"}
+        )
+        assert response.status_code == 403
     page = org.client(org.scjgj_head).post(
         f"/staffing/replacements/{item.pk}/approve/", follow=True
     )
