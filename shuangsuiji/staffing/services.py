@@ -326,7 +326,13 @@ def create_run(
             run.job = job
             run.save(update_fields=["job", "updated_at"])
     if not big:
-        freeze(run_id=run.pk, user=user, report=report)
+        try:
+            freeze(run_id=run.pk, user=user, report=report)
+        except (D.ProtocolError, OSError) as exc:
+            # The run stays 待承诺 without files; nothing was published. A new run replaces it.
+            raise StaffingError(
+                f"第 {run.number} 轮的输入文件未能冻结（{exc}），未公告任何内容；请排除问题后重新发起。"
+            ) from exc
         run.refresh_from_db()
     return run
 

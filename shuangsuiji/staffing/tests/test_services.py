@@ -588,3 +588,23 @@ def test_big_runs_freeze_and_perform_in_background_jobs(org, monkeypatch):
     job = Job.objects.get(pk=run.job_id)
     assert services._perform_job(job, lambda *a, **k: None)["state"] == State.DONE
     assert Team.objects.filter(run=run).count() == 5
+
+
+def test_a_freeze_that_fails_publishes_nothing_and_a_new_run_replaces_it(org, monkeypatch):
+    task = make_task(org, targets=2)
+    staff(org, 2)
+    log_size = LogEntry.objects.count()
+
+    def broken(*args, **kwargs):
+        raise OSError("磁盘已满")
+
+    monkeypatch.setattr(services.E, "eligibility_bytes", broken)
+    with pytest.raises(services.StaffingError, match="未能冻结.*磁盘已满"):
+        services.create_run(user=org.scjgj_admin, task=task, inputs=inputs())
+    run = AssignmentRun.objects.get()
+    assert run.state == State.COMMITTING and not run.teams_sha256
+    assert LogEntry.objects.count() == log_size
+    monkeypatch.undo()
+    run2 = services.create_run(user=org.scjgj_admin, task=task, inputs=inputs())
+    run.refresh_from_db()
+    assert run.state == State.SUPERSEDED and run2.state == State.ANNOUNCED
