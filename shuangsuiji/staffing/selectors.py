@@ -228,3 +228,17 @@ def run_history(run: AssignmentRun):
         .select_related("user")
         .order_by("-at", "-pk")[:200]
     )
+
+
+def shortfall_summary(run: AssignmentRun) -> list[dict]:
+    """Per department: how many teams are short and by how many inspectors in all."""
+    from django.db.models import Count, Sum
+
+    from .models import Shortfall
+
+    return list(
+        Shortfall.objects.filter(team__run=run)
+        .values("department__code", "department__name")
+        .annotate(teams=Count("pk"), missing=Sum("missing"))
+        .order_by("department__code")
+    )

@@ -88,6 +88,7 @@ def _context(request, task, run):
             and run.state == AssignmentRun.State.DONE,
             is_head=user.role == "dept_head",
             history=selectors.run_history(run),
+            shortfall_summary=selectors.shortfall_summary(run) if run.shortfall_count else [],
             files=["record.json", "announcement.json", *services.FILES, services.LEFT_OUT],
         )
     return ctx

@@ -27,6 +27,7 @@ def test_shortfall_then_new_run_perform_and_dispatch(page, live_server, transact
     page.wait_for_selector("text=不能派发")
     assert page.inner_text("#run-state") == "人员不足"
     assert page.locator("#teams tr.table-danger").count() == 3
+    assert "州公安局：3 个检查组共缺 3 人" in page.inner_text("#shortfall-summary")
     assert page.locator("#dispatch").count() == 0
     # A new run with fewer GAJ inspectors per team resolves it.
     page.fill("#need_GAJ", "1")
