@@ -633,7 +633,8 @@ class TargetSchema(Schema):
         code_index = header.index["code"]
         code_heading = header.headings["code"]
         io_index = header.index.get("in_out")
-        io_convert = choice(IN_OUT, default=True, allowed="入库、出库")
+        # Memoised: the column repeats 入库/出库 on every row, and choice_key normalises (NFKC).
+        io_convert = memo(choice(IN_OUT, default=True, allowed="入库、出库"))
 
         def clean(cells: list) -> tuple[dict, RowErrors]:
             width = len(cells)
@@ -725,7 +726,8 @@ class InspectorSchema(Schema):
         plan = self._converters(header, context, table)
         key_index, key_heading = header.index["id_number"], header.headings["id_number"]
         io_index = header.index.get("in_out")
-        io_convert = choice(IN_OUT, default=True, allowed="入库、出库")
+        # Memoised: the column repeats 入库/出库 on every row, and choice_key normalises (NFKC).
+        io_convert = memo(choice(IN_OUT, default=True, allowed="入库、出库"))
         today = context.today
 
         def clean(cells: list) -> tuple[dict, RowErrors]:
@@ -800,7 +802,8 @@ class ItemSchema(Schema):
         ]
         code_index = header.index.get("code")
         io_index = header.index.get("in_out")
-        io_convert = choice(IN_OUT, default=True, allowed="入库、出库")
+        # Memoised: the column repeats 入库/出库 on every row, and choice_key normalises (NFKC).
+        io_convert = memo(choice(IN_OUT, default=True, allowed="入库、出库"))
         code_text = text(40)
         absent = {
             k for k in ("item_type", "item_class", "frequency", "content") if k not in header.index
