@@ -89,9 +89,11 @@ class ChunkLog:
         record = [action, object_repr[:200], before, after]
         self.changes.setdefault(object_type, []).append((object_id, record))
 
-    def flush(self) -> int:
-        from .models import AuditChunk
+    def flush(self, *, using=None) -> int:
+        return insert(self.build(), using=using)
 
+    def build(self) -> list[tuple]:
+        """The AuditChunk rows (JSON encoded and compressed) of the changes collected so far."""
         rows = []
         for object_type, changes in self.changes.items():
             changes.sort(key=_first)
@@ -114,9 +116,16 @@ class ChunkLog:
                     )  # fmt: skip
                 )
         self.changes = {}
-        if rows:
-            bulk.insert_rows(AuditChunk, self.COLUMNS, rows)
-        return len(rows)
+        return rows
+
+
+def insert(rows: list[tuple], *, using=None) -> int:
+    """Write rows from :meth:`ChunkLog.build` (on ``using``, default the current connection)."""
+    from .models import AuditChunk
+
+    if rows:
+        bulk.insert_rows(AuditChunk, ChunkLog.COLUMNS, rows, using=using)
+    return len(rows)
 
 
 def history(objects: Iterable[Model]) -> list[AuditEntry]:

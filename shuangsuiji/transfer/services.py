@@ -337,8 +337,19 @@ class Importer:
     """Per-kind comparison and writing. ``classify`` may add row errors (e.g. an ID number that
     belongs to another department); ``write`` runs inside the apply transaction."""
 
-    def __init__(self, *, batch: ImportBatch, user: User | None, apply: bool, audit_entry=None):
+    def __init__(
+        self,
+        *,
+        batch: ImportBatch,
+        user: User | None,
+        apply: bool,
+        audit_entry=None,
+        pipeline: bool = False,
+    ):
         self.batch = batch
+        # May the writes run in a worker thread (bulk.Pipeline)? Only the apply of an import
+        # whose transaction is the outermost one, on PostgreSQL.
+        self.pipeline_allowed = pipeline
         # The apply's batch-level audit entry (action 导入); large importers attach the per-record
         # before/after to it (:mod:`.changelog`).
         self.audit_entry = audit_entry
@@ -364,6 +375,9 @@ class Importer:
     def finish(self) -> None:
         pass
 
+    def close(self) -> None:
+        """Always called at the end (also after an error), before the transaction ends."""
+
 
 # Import fields of a target, in the model's attribute names.
 TARGET_IMPORT_FIELDS = (
@@ -382,6 +396,12 @@ _TARGET_DEFAULTS_ITEMS = tuple(_TARGET_DEFAULTS.items())
 _TARGET_SNAPSHOT_FIELDS = ("code", "code_kind", *_TARGET_DEFAULTS)
 _ESTABLISHED_AT = _TARGET_SNAPSHOT_FIELDS.index("established")
 _TARGET_BOOLS = ("abnormal", "serious_illegal")
+
+
+_ENTRY_COLUMNS = (
+    "id", "department_id", "target_id", "tags", "active", "added_at", "removed_at",
+    "removed_reason", "updated_at",
+)  # fmt: skip
 
 
 def _row_code(row: Row) -> str:
@@ -407,6 +427,15 @@ class TargetImporter(Importer):
         )
         self._analyse_targets = bulk.Analyser(Target) if self.apply else None
         self._analyse_entries = bulk.Analyser(DirectoryEntry) if self.apply else None
+        use_pipeline = (
+            self.apply
+            and self.pipeline_allowed
+            and bulk.is_postgres()
+            and getattr(settings, "SHUANGSUIJI_IMPORT_PIPELINE", True)
+        )
+        self.pipeline = bulk.Pipeline() if use_pipeline else None
+        # Look-ups and id allocation: the second connection while the writer owns the first.
+        self._reader = self.pipeline.reader if self.pipeline else None
         self._target_columns = [
             "id", "jurisdiction_id", "code", "code_kind",
             *(_TARGET_ATTR[f] for f in TARGET_IMPORT_FIELDS), "created_at", "updated_at",
@@ -416,7 +445,9 @@ class TargetImporter(Importer):
         codes = [r.values["code"] for r in rows]
         keys = ("id", "code", *TARGET_IMPORT_FIELDS)
         existing = {}
-        for record in bulk.select_in(self._select_targets, [self.jurisdiction_id], codes):
+        for record in bulk.select_in(
+            self._select_targets, [self.jurisdiction_id], codes, using=self._reader
+        ):
             target = dict(zip(keys, record, strict=True))
             target["established"] = bulk.read_date(target["established"])
             for flag in _TARGET_BOOLS:
@@ -426,7 +457,7 @@ class TargetImporter(Importer):
         if existing:
             ids = [t["id"] for t in existing.values()]
             for entry_id, target_id, tags, active in bulk.select_in(
-                self._select_entries, [self.department.pk], ids
+                self._select_entries, [self.department.pk], ids, using=self._reader
             ):
                 entries[target_id] = {"id": entry_id, "tags": tags, "active": bool(active)}
         for row in rows:
@@ -461,7 +492,8 @@ class TargetImporter(Importer):
         new_rows = [r for r in pending if r.values["active"] and r.existing[0] is None]
         # In code order: the unique (jurisdiction, code) index then grows at its end.
         new_rows.sort(key=_row_code)
-        ids = bulk.allocate_ids(Target, len(new_rows))
+        ids = bulk.allocate_ids(Target, len(new_rows), using=self._reader)
+        ops = []  # the database writes of this chunk, in order: (phase, work(connection))
         inserts = []
         jurisdiction_id, derive_kind = self.jurisdiction_id, schemas.TargetSchema.derive_kind
         kinds: dict[tuple, str] = {}  # the derived kind depends on the code's first two only
@@ -488,9 +520,13 @@ class TargetImporter(Importer):
             row.existing = (target, None)
             label = f"{target['name']}（{code}）"[:200]
             target_log.append((target_id, [create, label, None, after]))
-        with _phase("insert_targets"):
-            bulk.insert_rows(Target, self._target_columns, inserts)
-            self._analyse_targets.added(len(inserts))
+        target_inserts = inserts
+
+        def insert_targets(conn):
+            bulk.insert_rows(Target, self._target_columns, target_inserts, using=conn)
+            self._analyse_targets.added(len(target_inserts), using=conn)
+
+        ops.append(("insert_targets", insert_targets))
 
         created = {id(r) for r in new_rows}
         updates = []
@@ -521,13 +557,22 @@ class TargetImporter(Importer):
                 _jsonable(before),
                 _jsonable(diff),
             )
-        bulk.update_rows(
-            Target, [*(_TARGET_ATTR[f] for f in TARGET_IMPORT_FIELDS), "updated_at"], updates
+        target_updates = updates
+        ops.append(
+            (
+                "update_targets",
+                lambda conn: bulk.update_rows(
+                    Target,
+                    [*(_TARGET_ATTR[f] for f in TARGET_IMPORT_FIELDS), "updated_at"],
+                    target_updates,
+                    using=conn,
+                ),
+            )
         )
 
         # 2. the department's entries: 入库 (new or re-added), tag changes, 出库
         entry_new = [r for r in pending if r.values["active"] and r.existing[1] is None]
-        entry_ids = bulk.allocate_ids(DirectoryEntry, len(entry_new))
+        entry_ids = bulk.allocate_ids(DirectoryEntry, len(entry_new), using=self._reader)
         inserts = []
         entry_log = log.records(_ENTRY_TYPE, fields=("target", "active", "tags"))
         prefix = f"{self.dept_name} · "
@@ -538,23 +583,13 @@ class TargetImporter(Importer):
             inserts.append((entry_id, dept_id, target_id, tags, True, now, None, "", now))
             label = f"{prefix}{target['name']}（{target['code']}）"[:200]
             entry_log.append((entry_id, [create, label, None, [target_id, True, tags]]))
-        with _phase("insert_entries"):
-            bulk.insert_rows(
-                DirectoryEntry,
-                [
-                    "id",
-                    "department_id",
-                    "target_id",
-                    "tags",
-                    "active",
-                    "added_at",
-                    "removed_at",
-                    "removed_reason",
-                    "updated_at",
-                ],
-                inserts,
-            )
-            self._analyse_entries.added(len(inserts))
+        entry_inserts = inserts
+
+        def insert_entries(conn):
+            bulk.insert_rows(DirectoryEntry, _ENTRY_COLUMNS, entry_inserts, using=conn)
+            self._analyse_entries.added(len(entry_inserts), using=conn)
+
+        ops.append(("insert_entries", insert_entries))
         updates = []
         reason = self.note[:200]
         for row in pending:
@@ -586,13 +621,48 @@ class TargetImporter(Importer):
                 before,
                 {"active": True, "tags": tags},
             )
-        bulk.update_rows(
-            DirectoryEntry,
-            ["tags", "active", "removed_at", "removed_reason", "updated_at"],
-            updates,
+        entry_updates = updates
+        ops.append(
+            (
+                "update_entries",
+                lambda conn: bulk.update_rows(
+                    DirectoryEntry,
+                    ["tags", "active", "removed_at", "removed_reason", "updated_at"],
+                    entry_updates,
+                    using=conn,
+                ),
+            )
         )
-        with _phase("insert_audit"):
-            log.flush()
+        with _phase("build_audit"):
+            chunk_rows = log.build()
+        ops.append(("insert_audit", lambda conn: changelog.insert(chunk_rows, using=conn)))
+        self._write(ops)
+
+    def _write(self, ops: list) -> None:
+        """Run the chunk's writes now, or hand them to the pipeline's worker thread."""
+        if self.pipeline is None:
+            for phase, work in ops:
+                with _phase(phase):
+                    work(connection)
+            return
+
+        def work_all(conn):
+            for phase, work in ops:
+                with _phase(phase):
+                    work(conn)
+
+        with _phase("wait_writer"):
+            self.pipeline.submit(work_all)
+
+    def finish(self) -> None:
+        if self.pipeline is not None:
+            with _phase("wait_writer"):
+                self.pipeline.wait()
+
+    def close(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.close()
+            self.pipeline = None
 
 
 INSPECTOR_IMPORT_FIELDS = (
@@ -809,6 +879,7 @@ def _process(
     valid_only: bool,
     report: Report,
     audit_entry: AuditEntry | None = None,
+    pipeline: bool = False,
 ) -> Outcome:
     """Read, validate and compare every row (and with ``apply``, write). FileRejected propagates."""
     PHASES.clear()
@@ -820,6 +891,7 @@ def _process(
             valid_only=valid_only,
             report=report,
             audit_entry=audit_entry,
+            pipeline=pipeline,
         )
 
 
@@ -831,9 +903,29 @@ def _process_rows(
     valid_only: bool,
     report: Report,
     audit_entry: AuditEntry | None = None,
+    pipeline: bool = False,
 ) -> Outcome:
     schema = schemas.get_schema(batch.kind)
-    importer = IMPORTERS[batch.kind](batch=batch, user=user, apply=apply, audit_entry=audit_entry)
+    importer = IMPORTERS[batch.kind](
+        batch=batch, user=user, apply=apply, audit_entry=audit_entry, pipeline=pipeline
+    )
+    try:
+        return _run_importer(
+            importer, batch, schema, apply=apply, valid_only=valid_only, report=report
+        )
+    finally:
+        importer.close()  # before the transaction ends: waits for a worker thread
+
+
+def _run_importer(
+    importer: Importer,
+    batch: ImportBatch,
+    schema,
+    *,
+    apply: bool,
+    valid_only: bool,
+    report: Report,
+) -> Outcome:
     context = importer.context()
     counts = Counts()
     report_path = batch.file.parent / "errors.xlsx"
@@ -1044,6 +1136,9 @@ def apply_batch(
     batch.save(update_fields=["status", "valid_only", "message"])
     report(0, batch.total, "正在导入（写入数据库）", force=True)
     side = _SideProgress(batch.job_id)
+    # The writes may run in a worker thread only if this import's transaction is the outermost
+    # one: its look-ups then go through a second connection, which sees committed data only.
+    outermost = not connection.in_atomic_block
     try:
         with bulk.big_cache(), transaction.atomic():
             bulk.immediate_constraints()
@@ -1077,6 +1172,7 @@ def apply_batch(
                 valid_only=valid_only,
                 report=side,
                 audit_entry=entry,
+                pipeline=outermost,
             )
             counts = outcome.counts
             if counts.invalid and not valid_only:
