@@ -104,3 +104,24 @@ def test_refusals_and_usage_errors(org, tmp_path):
             str(bad), code=2)  # fmt: skip
     assert "请填写作废原因" in refused("abandon", code, "--user", "scjgj_admin")
     assert "已作废" in draw_cmd("abandon", code, "--user", "scjgj_admin", "--reason", "范围有误")
+
+
+def test_decide_from_the_command_line(org):
+    from shuangsuiji.directory.models import Target
+    from shuangsuiji.draws.models import Exclusion
+
+    make_targets(org, 10)
+    dead = make_targets(org, 1, start=100, reg_status=Target.RegStatus.REVOKED)[0]
+    task = make_task(org)
+    out = draw_cmd("prepare", task.code, "--user", "scjgj_admin")
+    assert dead.code in out and "deregistered" in out
+    assert "已取消排除" in draw_cmd("decide", task.code, dead.code, "--user", "scjgj_admin")
+    assert not Exclusion.objects.exists()
+    assert "已排除" in draw_cmd(
+        "decide", task.code, dead.code, "--user", "scjgj_admin", "--reason", "deregistered"
+    )
+    other = Target.objects.exclude(pk=dead.pk).first()
+    assert "只能按平台提示的原因" in refused(
+        "decide", task.code, other.code, "--user", "scjgj_admin", "--reason", "merged"
+    )
+    refused("decide", task.code, "NOPE", "--user", "scjgj_admin", code=2)

@@ -3,6 +3,7 @@
 The same services as the pages (draws.services), so the same rules and refusals:
 
     prepare   [--supplementary 原因]            open the next draw (rules' exclusions pre-decided)
+    decide    CODE [--reason 原因代码]           exclude a candidate as suggested, or take it back in
     entropy   [--parties --reveals-due T] [--beacon fc3d:期号:开奖日期] [--server]
     freeze                                      write the canonical files (runs the job here)
     commit    --department CODE --secret-file F  make the secret (or read F), store the commitment
@@ -29,13 +30,14 @@ from django.utils import timezone
 
 from shuangsuiji.core import jobs
 from shuangsuiji.core.models import Department, Job, User
+from shuangsuiji.directory.models import Target
 from shuangsuiji.draws import selectors, services
 from shuangsuiji.draws.models import TargetDraw
 from shuangsuiji.jointcheck.models import JointTask
 from shuangsuiji.protocol import draw as D
 
 ACTIONS = (
-    "prepare", "entropy", "freeze", "commit", "reveal", "beacon", "announce", "perform",
+    "prepare", "decide", "entropy", "freeze", "commit", "reveal", "beacon", "announce", "perform",
     "release", "abandon", "show",
 )  # fmt: skip
 EXIT_REFUSED = 1
@@ -48,7 +50,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("action", choices=ACTIONS)
         parser.add_argument("task", help="任务编号，如 2026-SCJGJ-0007")
-        parser.add_argument("value", nargs="?", default="", help="beacon：开奖号码")
+        parser.add_argument(
+            "value", nargs="?", default="", help="beacon：开奖号码；decide：检查对象编码"
+        )
         parser.add_argument("--user", required=True, help="以该用户名义操作")
         parser.add_argument("--draw", type=int, default=0, help="抽取序号（默认：当前这次）")
         parser.add_argument("--department", default="", help="commit/reveal：部门代码")
@@ -58,7 +62,9 @@ class Command(BaseCommand):
         parser.add_argument("--reveals-due", default="", help="entropy：揭示截止时间（ISO 8601）")
         parser.add_argument("--beacon", default="", help="entropy：来源:期号:开奖日期")
         parser.add_argument("--server", action="store_true", help="entropy：服务器随机数")
-        parser.add_argument("--reason", default="", help="abandon：作废原因")
+        parser.add_argument(
+            "--reason", default="", help="abandon：作废原因；decide：排除原因代码（不填为取消排除）"
+        )
 
     def handle(self, *args, action, task, user, **options):
         actor = User.objects.filter(username=user).first()
@@ -110,6 +116,21 @@ class Command(BaseCommand):
         draw = services.prepare(user=user, task=task, supplementary_reason=supplementary)
         self.stdout.write(f"已准备第 {draw.number} 次抽取。")
         self.do_show(user, task, draw=draw.number)
+
+    def do_decide(self, user, task, *, draw, value, reason, **_):
+        found = self._draw(task, draw)
+        target = services.candidates(task).filter(code=value.strip()).first()
+        if target is None:
+            target = Target.objects.filter(
+                pk__in=found.exclusions.values("target_id"), code=value.strip()
+            ).first()
+        if target is None:
+            raise CommandError(f"候选对象中没有编码为“{value}”的对象", returncode=EXIT_USAGE)
+        services.decide(user=user, draw=found, target=target, reason=reason.strip() or None)
+        if reason.strip():
+            self.stdout.write(f"已排除 {target.code}（{D.REASONS.get(reason, reason)}）。")
+        else:
+            self.stdout.write(f"已取消排除 {target.code}。")
 
     def do_entropy(self, user, task, *, draw, parties, reveals_due, beacon, server, **_):
         plan = services.EntropyPlan(parties=parties, server=server)
