@@ -11,7 +11,7 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -285,28 +285,25 @@ CONTENT_TYPES = {".json": "application/json", ".tsv": "text/tab-separated-values
 def download(request, code: str, draw: int, number: int, name: str):
     """The record and its files, byte for byte as hashed: task departments and auditors only."""
     task, run = selectors.run_for(request.user, code, draw, number)
-    if name == "record.json":
-        data = bytes(run.record) if run.record else None
-    elif name == "announcement.json":
-        data = bytes(run.announcement) if run.announcement else None
+    if name == services.LEFT_OUT and not (
+        request.user.is_superuser or services.is_auditor(request.user, task)
+    ):
+        raise PermissionDenied(
+            "未入选原因的完整文件只向监督审计人员提供；本部门的原因请在页面上查看。"
+        )
+    filename = quote(f"{task.code}-{draw}-{number}-{name}")
+    content_type = CONTENT_TYPES.get(name[name.rfind(".") :], "application/octet-stream")
+    if name in ("record.json", "announcement.json"):
+        data = run.record if name == "record.json" else run.announcement
+        if not data:
+            raise Http404("该文件尚不存在（本轮尚未公告或抽取）。")
+        response = HttpResponse(bytes(data), content_type=content_type)
     else:
-        try:
-            data = services.read_file(run, name)
-        except (FileNotFoundError, OSError):
-            data = None
-        if (
-            name == services.LEFT_OUT
-            and data is not None
-            and not (request.user.is_superuser or services.is_auditor(request.user, task))
-        ):
-            raise PermissionDenied(
-                "未入选原因的完整文件只向监督审计人员提供；本部门的原因请在页面上查看。"
-            )
-    if data is None:
-        raise Http404("该文件尚不存在（本轮尚未冻结、公告或抽取）。")
-    response = HttpResponse(data, content_type=CONTENT_TYPES[name[name.rindex(".") :]])
-    filename = f"{task.code}-{draw}-{number}-{name}"
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+        if name not in (*services.FILES, services.LEFT_OUT) or not run.teams_sha256:
+            raise Http404("没有这个文件，或本轮文件尚未冻结。")
+        # Large files (tens of MB for a province) are streamed from disk, byte for byte.
+        response = FileResponse(open(services.run_dir(run) / name, "rb"), content_type=content_type)  # noqa: SIM115 - closed by FileResponse
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
     return response
 
 

@@ -80,7 +80,7 @@ def test_who_reads_a_run_and_its_files(org, outsider):
         assert response.status_code == 200 and response.content == bytes(run.record)
         for name in services.FILES:
             response = org.client(user).get(url(task, run, f"files/{name}"))
-            assert response.content == services.read_file(run, name)
+            assert b"".join(response.streaming_content) == services.read_file(run, name)
         assert org.client(user).get(url(task, run, "files/announcement.json")).content == bytes(
             run.announcement
         )
