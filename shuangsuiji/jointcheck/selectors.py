@@ -185,11 +185,11 @@ def actions_for(user: User, task: JointTask, participant: TaskDepartment | None)
     )
 
 
-def overdue_responses(user: User, today: datetime.date | None = None) -> list[TaskDepartment]:
+def overdue_responses(user: User, today: datetime.date | None = None) -> QuerySet:
     """Partners of tasks awaiting responses whose response date has passed without a response,
-    across the tasks the user sees (for the office: its whole jurisdiction)."""
+    across the tasks the user sees (for the office: its whole jurisdiction), oldest date first."""
     today = today or timezone.localdate()
-    rows = (
+    return (
         TaskDepartment.objects.filter(
             task__in=visible_tasks(user),
             task__state=State.AWAITING,
@@ -200,7 +200,6 @@ def overdue_responses(user: User, today: datetime.date | None = None) -> list[Ta
         .select_related("task__lead_department", "department")
         .order_by("response_due", "task__code", "department__code")
     )
-    return list(rows)
 
 
 def dropped_responses(user: User) -> list[TaskDepartment]:

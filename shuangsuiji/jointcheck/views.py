@@ -67,11 +67,15 @@ def overdue(request):
         permissions.sees_all_departments(request.user),
         "只有联席会议办公室和监督审计人员可以查看全辖区的逾期未响应情况。",
     )
+    page = Paginator(selectors.overdue_responses(request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "jointcheck/overdue.html",
         {
-            "rows": selectors.overdue_responses(request.user),
+            "page": page,
+            "rows": page.object_list,
             "dropped": selectors.dropped_responses(request.user),
             "today": timezone.localdate(),
         },

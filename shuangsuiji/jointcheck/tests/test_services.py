@@ -481,20 +481,28 @@ def test_overdue_non_responses_are_flagged(world):
     assert not gaj.overdue(datetime.date(YEAR, 3, 10))
     assert gaj.overdue(datetime.date(YEAR, 3, 11))
     assert task.participants.get(role="lead").overdue(datetime.date(YEAR, 3, 11)) is False
-    office_rows = selectors.overdue_responses(world.org.office, today=datetime.date(YEAR, 3, 11))
+    office_rows = list(
+        selectors.overdue_responses(world.org.office, today=datetime.date(YEAR, 3, 11))
+    )
     assert [(r.task_id, r.department.code) for r in office_rows] == [(task.pk, "GAJ")]
-    assert selectors.overdue_responses(world.org.office, today=datetime.date(YEAR, 3, 10)) == []
+    assert (
+        list(selectors.overdue_responses(world.org.office, today=datetime.date(YEAR, 3, 10))) == []
+    )
     # another jurisdiction's office sees none of them
     other = Jurisdiction.objects.create(code="650100", name="乌鲁木齐市", level="prefecture")
     stranger = User.objects.create_user(username="o2", role="office", jurisdiction=other)
-    assert selectors.overdue_responses(stranger, today=datetime.date(YEAR, 3, 11)) == []
+    assert list(selectors.overdue_responses(stranger, today=datetime.date(YEAR, 3, 11))) == []
     # once answered, no longer overdue
     services.respond(user=world.org.gaj_admin, task=task, accept=False, reason="x")
-    assert selectors.overdue_responses(world.org.office, today=datetime.date(YEAR, 3, 11)) == []
+    assert (
+        list(selectors.overdue_responses(world.org.office, today=datetime.date(YEAR, 3, 11))) == []
+    )
     # a cancelled task has no overdue responses either
     t2 = world.awaiting(today=datetime.date(YEAR, 3, 6))
     services.cancel(user=world.org.office, task=t2, reason="并入其他任务")
-    assert selectors.overdue_responses(world.org.office, today=datetime.date(YEAR, 3, 11)) == []
+    assert (
+        list(selectors.overdue_responses(world.org.office, today=datetime.date(YEAR, 3, 11))) == []
+    )
 
 
 def test_a_partner_that_never_responds_is_taken_off_after_its_date(world):
@@ -529,7 +537,7 @@ def test_a_partner_that_never_responds_is_taken_off_after_its_date(world):
     assert "逾期未响应（截止 2026-03-10），移出任务" in audit.history(task).first().note
     assert list(task.items.all()) == [world.scjgj_items[1]]
     assert [r.department.code for r in selectors.dropped_responses(org.office)] == ["GAJ"]
-    assert selectors.overdue_responses(org.office, today=datetime.date(YEAR, 3, 11)) == []
+    assert list(selectors.overdue_responses(org.office, today=datetime.date(YEAR, 3, 11))) == []
     with pytest.raises(services.TaskError, match="已于 .* 被移出任务"):
         services.respond(user=org.gaj_admin, task=task, accept=False, reason="x")
     with pytest.raises(services.TaskError, match="已经响应"):

@@ -141,9 +141,9 @@ def test_overdue_shown_on_task_and_office_page(world):
     )
     assert "已将逾期未响应的州公安局移出任务" in response.content.decode()
     listing = org.client(org.office).get("/tasks/overdue/")
-    assert listing.context["rows"] == [] and [p.task_id for p in listing.context["dropped"]] == [
-        task.pk
-    ]
+    assert list(listing.context["rows"]) == [] and [
+        p.task_id for p in listing.context["dropped"]
+    ] == [task.pk]
     assert "逾期未响应，已移出：催办未果" in listing.content.decode()
     for who in ("scjgj_admin", "gaj_admin", "inspector"):
         response = org.client(getattr(org, who)).get("/tasks/overdue/")
