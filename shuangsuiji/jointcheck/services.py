@@ -135,8 +135,8 @@ def participant_of(user: User, task: JointTask) -> TaskDepartment | None:
 
 def can_view_task(user: User, task: JointTask) -> bool:
     """The office and auditors: every task of their jurisdiction; department administrators and
-    heads: the tasks their department leads, and those it takes part in once initiated. Inspectors see the tasks they are
-    on once the staffing app forms teams (none before)."""
+    heads: the tasks their department leads, and those it takes part in once initiated.
+    Inspectors see the tasks they are on once the staffing app forms teams (none before)."""
     if not user.is_authenticated:
         return False
     if user.is_superuser:
