@@ -9,6 +9,7 @@ from django.http import Http404
 from shuangsuiji.core import permissions
 from shuangsuiji.core.models import User
 from shuangsuiji.directory.models import Inspector
+from shuangsuiji.draws.models import Selection
 from shuangsuiji.jointcheck.models import JointTask
 
 from . import eligibility as E
@@ -149,7 +150,23 @@ def left_out_rows(user: User, task: JointTask, run: AssignmentRun, params) -> tu
     if dept:
         rows = [r for r in rows if r["dept"] == dept]
     if where:
-        rows = [r for r in rows if r["where"] in ("", where)]
+        # A team code shows everything that kept people out of that team: the reasons for every
+        # team, its targets' regions, and its own recusals and rotations.
+        places = {where}
+        prefix = f"{where}\t".encode()
+        codes = [
+            line[len(prefix) :].decode()
+            for line in services.read_file(run, "teams.tsv").splitlines()
+            if line.startswith(prefix)
+        ]
+        if codes:  # the teams file, so this works before the run is performed
+            places |= {
+                region or task.jurisdiction.code
+                for region in Selection.objects.filter(
+                    draw=run.draw, target__code__in=codes
+                ).values_list("target__region__code", flat=True)
+            }
+        rows = [r for r in rows if r["where"] == "" or r["where"] in places]
     if code:
         rows = [r for r in rows if r["code"] == code]
     pks = {E.inspector_pk(r["code"]) for r in rows[:2000]}

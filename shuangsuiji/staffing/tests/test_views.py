@@ -136,6 +136,20 @@ def test_left_out_page(org):
     assert busy_g.name in page and expired_s.name in page and "执法证" in page
     page = org.client(org.auditor).get(url(task, run, "left-out/") + "?dept=GAJ").content.decode()
     assert expired_s.name not in page
+    # By team: the team's region mismatches are listed with it, other regions' are not.
+    far = make_inspector(org, org.gaj, regions=["652822"])
+    near = make_inspector(org, org.gaj, regions=["652801"])
+    run2 = services.create_run(
+        user=org.scjgj_admin,
+        task=make_task(org, targets=1),
+        inputs=services.RunInputs(need={}, experts=[], beacon="fc3d.2026330"),
+    )
+    team = run2.draw.selections.get().target
+    out = far if team.region.code == "652801" else near
+    kept = near if out is far else far
+    page = org.client(org.auditor).get(url(run2.draw.task, run2, "left-out/") + "?where=T0001")
+    page = page.content.decode()
+    assert out.name in page and kept.name not in page and busy_g.name in page
     assert org.client(org.inspector).get(url(task, run, "left-out/")).status_code == 404
 
 
