@@ -68,7 +68,7 @@ DEREGISTERED = (
     Target.RegStatus.CANCELLED,
 )
 # Reasons the platform pre-excludes (the lead may take them back in) and may suggest.
-AUTO_REASONS = ("annual-limit", "deregistered", "earlier-draw")
+AUTO_REASONS = ("earlier-draw", "annual-limit", "deregistered")  # in order of precedence
 OPEN_STATES = (State.PREPARING, State.COMMITTING, State.ANNOUNCED)
 # Tasks whose selected targets count as "a pending task" for the merge suggestion: drawn, not
 # yet finished (the inspection app adds its own states later).
@@ -282,7 +282,6 @@ def suggestions(task: JointTask, draw: TargetDraw | None = None) -> dict[int, di
         "target_id", "draw__number"
     ):
         found[pk]["earlier-draw"] = f"本任务第 {number} 次抽取已选中"
-    start, end = _year_bounds(year)
     pending = (
         Selection.objects.filter(
             draw__state=State.DRAWN,
@@ -380,7 +379,7 @@ def prepare(*, user: User, task: JointTask, supplementary_reason: str = "") -> T
         )
         auto = []
         for pk, reasons in suggestions(task, draw).items():
-            for reason in AUTO_REASONS:  # earlier-draw first would be odd; the order is fixed
+            for reason in AUTO_REASONS:  # one reason per excluded ID (§1.2): the first that applies
                 if reason in reasons:
                     auto.append(
                         Exclusion(
@@ -412,11 +411,12 @@ def decide(
         if draw.state != State.PREPARING:
             raise DrawError("总体已冻结，不能再更改排除的对象。")
         current = Exclusion.objects.filter(draw=draw, target_id=target_id).first()
+        allowed = suggestions(draw.task, draw).get(target_id, {})
+        if "earlier-draw" in allowed or (current is not None and current.reason == "earlier-draw"):
+            raise DrawError("本任务此前抽取已选中的对象不能再次抽取，不能取消排除或更改原因。")
         if reason is None:
             if current is None:
                 return None
-            if current.reason == "earlier-draw":
-                raise DrawError("本任务此前抽取已选中的对象不能再次抽取，不能取消排除。")
             before = audit.snapshot(current)
             audit.record(
                 user,
@@ -429,7 +429,6 @@ def decide(
             )
             current.delete()
             return None
-        allowed = suggestions(draw.task, draw).get(target_id, {})
         if reason not in allowed:
             raise DrawError(
                 "只能按平台提示的原因排除对象（已达年度上限、已注销或吊销、并入其他部门任务、"

@@ -807,3 +807,18 @@ def test_files_changed_after_freeze_stop_the_draw(org):
         services.perform(user=org.scjgj_admin, draw=draw)
     draw.refresh_from_db()
     assert draw.state == State.ANNOUNCED and not draw.selections.exists()
+
+
+def test_an_earlier_selection_stays_out_whatever_else_applies(org):
+    targets = make_targets(org, 30)
+    task = make_task(org, ratios={"A": 10000, "B": 10000, "C": 10000, "D": 10000, "U": 10000})
+    first = drawn(org, task)
+    chosen = first.selections.first().target
+    Target.objects.filter(pk=chosen.pk).update(reg_status=Target.RegStatus.REVOKED)
+    second = services.prepare(user=org.scjgj_admin, task=task, supplementary_reason="补充")
+    assert Exclusion.objects.get(draw=second, target=chosen).reason == "earlier-draw"
+    for reason in (None, "deregistered"):
+        with pytest.raises(services.DrawError, match="不能取消排除或更改原因"):
+            services.decide(user=org.scjgj_admin, draw=second, target=chosen, reason=reason)
+    assert Exclusion.objects.get(draw=second, target=chosen).reason == "earlier-draw"
+    assert len(targets) == Exclusion.objects.filter(draw=second).count()
