@@ -302,3 +302,13 @@ def test_run_page_queries_do_not_grow_with_the_teams(org, django_assert_max_num_
     assert counts[0] == counts[1], counts
     with django_assert_max_num_queries(40):
         org.client(org.auditor).get(url(task, run))
+
+
+def test_task_page_shows_the_staffing_panel(org):
+    task = make_task(org, targets=2, need={"SCJGJ": 1, "GAJ": 3})
+    staff(org, 1)
+    performed_run(org, task)
+    page = org.client(org.scjgj_admin).get(f"/tasks/{task.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "staffing-panel" in html and "派发受阻" in html and f"/staffing/{task.code}/" in html
