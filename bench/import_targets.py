@@ -318,16 +318,28 @@ def _server_cpu(connection):
 
 
 def _phases(raw: dict) -> dict:
-    """services.PHASES as disjoint phases: validate = read + clean (everything in the row loop
-    that is neither classify nor write); write_targets / write_entries = building the rows and
-    their audit tuples; insert_* = time inside the database inserts."""
-    inserts = sum(raw.get(k, 0.0) for k in ("insert_targets", "insert_entries", "insert_audit"))
+    """services.PHASES as phases: validate = read + clean (everything in the row loop that is
+    neither classify nor write); build_rows = making the rows and the audit change sets;
+    insert_* = time inside the database writes (update_* included). On PostgreSQL the writes
+    run in a worker thread (bulk.Pipeline), overlapping validate/build of the next chunk:
+    wait_writer is the main thread's wait for it, and the insert_* times are the worker's."""
+    writes = (
+        "insert_targets",
+        "insert_entries",
+        "insert_audit",
+        "update_targets",
+        "update_entries",
+    )
+    inserts = sum(raw.get(k, 0.0) for k in writes)
+    waited = raw.get("wait_writer", 0.0)
+    in_worker = "wait_writer" in raw
     out = {
         "validate": raw.get("process", 0.0) - raw.get("classify", 0.0) - raw.get("write", 0.0),
         "classify": raw.get("classify", 0.0),
-        "build_rows": raw.get("write", 0.0) - inserts,
-        "insert_targets": raw.get("insert_targets", 0.0),
-        "insert_entries": raw.get("insert_entries", 0.0),
+        "build_rows": raw.get("write", 0.0) - (waited if in_worker else inserts),
+        "wait_writer": waited,
+        "insert_targets": raw.get("insert_targets", 0.0) + raw.get("update_targets", 0.0),
+        "insert_entries": raw.get("insert_entries", 0.0) + raw.get("update_entries", 0.0),
         "insert_audit": raw.get("insert_audit", 0.0),
         "commit": raw.get("commit", 0.0),
     }
