@@ -160,8 +160,15 @@ def _require_department(user: User, department: Department, what: str) -> None:
 
 
 def drawn_draw(task: JointTask) -> TargetDraw | None:
-    """The task's latest target draw that was performed (its list is the one staffed)."""
-    return task.draws.filter(state=TargetDraw.State.DRAWN).order_by("-number").first()
+    """The target draw to staff now: each performed draw of the task (a supplementary draw adds
+    targets) is staffed by its own runs (§2), in draw order — the first one whose latest run is
+    not done, else the last one."""
+    draws = list(task.draws.filter(state=TargetDraw.State.DRAWN).order_by("number"))
+    for draw in draws:
+        latest = draw.runs.order_by("-number").first()
+        if latest is None or latest.state != State.DONE:
+            return draw
+    return draws[-1] if draws else None
 
 
 def current_run(task: JointTask) -> AssignmentRun | None:
@@ -911,6 +918,8 @@ def dispatch(*, user: User, task: JointTask) -> JointTask:
             raise StaffingError(
                 f"第 {run.number} 轮尚未完成（{run.get_state_display()}），不能派发。"
             )
+        # drawn_draw() returns the first draw not fully staffed, so run.draw being done means
+        # every performed draw of the task is.
         try:
             return task_services.transition(
                 user=user,

@@ -608,3 +608,20 @@ def test_a_freeze_that_fails_publishes_nothing_and_a_new_run_replaces_it(org, mo
     run2 = services.create_run(user=org.scjgj_admin, task=task, inputs=inputs())
     run.refresh_from_db()
     assert run.state == State.SUPERSEDED and run2.state == State.ANNOUNCED
+
+
+def test_a_supplementary_draw_is_staffed_by_its_own_runs_before_dispatch(org):
+    from .helpers import make_targets
+
+    task = make_task(org, targets=2)
+    staff(org, 2)
+    first = performed_run(org, task)
+    make_draw(task, make_targets(org, 2), number=2)
+    with pytest.raises(services.StaffingError, match="还没有执法人员抽取"):
+        services.dispatch(user=org.scjgj_admin, task=task)
+    second = performed_run(org, task)
+    assert (second.draw.number, second.number) == (2, 1) and second.state == State.DONE
+    first.refresh_from_db()
+    assert first.state == State.DONE  # another draw's run is not superseded
+    assert verify(second).passed
+    services.dispatch(user=org.scjgj_admin, task=task)
