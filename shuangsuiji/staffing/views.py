@@ -126,7 +126,9 @@ def run_create(request, code: str):
     reveals_due = None
     if raw := request.POST.get("reveals_due", "").strip():
         try:
-            reveals_due = timezone.make_aware(datetime.datetime.fromisoformat(raw))
+            reveals_due = datetime.datetime.fromisoformat(raw)
+            if timezone.is_naive(reveals_due):
+                reveals_due = timezone.make_aware(reveals_due)
         except ValueError:
             messages.error(request, "揭示截止时间格式不对，请按 年-月-日 时:分 填写。")
             return redirect("staffing:task", task.code)

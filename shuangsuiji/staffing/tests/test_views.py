@@ -262,6 +262,12 @@ def test_commit_and_reveal_forms(org):
     secret = "5a" * 32
     gaj = org.client(org.gaj_admin)
     assert "生成随机数" in gaj.get(url(task, run)).content.decode()
+    # The form's deadline: a bad one and a past one are refused, nothing changes.
+    lead = org.client(org.scjgj_admin)
+    for due, message in (("明天", "格式不对"), ("2020-01-01T10:00", "必须晚于现在")):
+        page = lead.post(url(task, tail="new/"), {"parties": "on", "reveals_due": due}, follow=True)
+        assert message in page.content.decode()
+    assert AssignmentRun.objects.filter(draw__task=task).count() == 1
     page = gaj.post(url(task, run, "reveal/"), {"value": secret}, follow=True).content.decode()
     assert "公告之后" in page
     gaj.post(url(task, run, "commit/"), {"commitment": D.commitment(secret)})
