@@ -97,6 +97,13 @@ class TargetRows:
         else:
             qs = qs.order_by("code")  # SQLite BINARY collation: UTF-8 byte order
         self.queryset = qs
+        self._pass: Iterator[tuple[str, str]] | None = None
+
+    def __next__(self) -> tuple[str, str]:
+        """Also an iterator (one pass), for callers that use ``next()``."""
+        if self._pass is None:
+            self._pass = iter(self)
+        return next(self._pass)
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         for block in self.blocks():

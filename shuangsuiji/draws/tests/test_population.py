@@ -274,3 +274,15 @@ def test_a_failing_psql_is_an_error_not_a_short_population(org, monkeypatch, tmp
             directory=tmp_path / "d",
         )
     assert not (tmp_path / "d" / "population.tsv").exists()
+
+
+@pytest.mark.django_db
+def test_rows_is_also_an_iterator(org):
+    make(org, "B2")
+    make(org, "A1", risk="")
+    rows = P.rows(Target.objects.all(), "risk")
+    assert next(rows) == ("A1", "U")
+    assert next(rows) == ("B2", "A")
+    with pytest.raises(StopIteration):
+        next(rows)
+    assert list(rows) == [("A1", "U"), ("B2", "A")]  # iterating runs the query again
