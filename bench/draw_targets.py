@@ -407,7 +407,9 @@ def main() -> None:
         f"{r['selected']:,} selected: freeze (stream from the DB + files + hashes) "
         f"{r['freeze_s']:.2f} s ({r['rows'] / r['freeze_s']:,.0f} rows/s), "
         f"perform {r['perform_s']:.2f} s, total {r['total_s']:.2f} s "
-        f"(CPU: freeze {r['freeze_cpu_s']:.2f} s + server, perform {r['perform_cpu_s']:.2f} s); "
+        f"(CPU: freeze {r['freeze_cpu_s']:.2f} s "
+        f"{'+ the server' if r['database'] == 'postgresql' else 'with SQLite in-process'}, "
+        f"perform {r['perform_cpu_s']:.2f} s); "
         f"peak RSS {r['peak_rss_mb']:,} MB (after freeze {r['rss_after_freeze_mb']:,} MB, "
         f"largest child (psql, scoring) {r['scoring_child_rss_mb']:,} MB); population.tsv "
         f"{r['population_mb']} MB; load average {r['loadavg']:.1f}",
