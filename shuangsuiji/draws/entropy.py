@@ -4,7 +4,9 @@ opening a commitment with a reveal. Pure functions: the services decide when eac
 
 from __future__ import annotations
 
+import datetime
 import re
+from zoneinfo import ZoneInfo
 
 from shuangsuiji.protocol import draw as D
 
@@ -17,6 +19,18 @@ BEACON_SOURCES = {
         "六个红球（两位数、升序、空格分隔）加“ + ”和蓝球，如 03 07 12 19 25 31 + 09",
     ),
 }
+
+
+# Both lotteries draw at 21:15 Beijing time (中国福利彩票发行管理中心). An announcement must be
+# published before the value exists: this long before the draw at the latest.
+DRAW_TIME = datetime.time(21, 15)
+BEIJING = ZoneInfo("Asia/Shanghai")
+ANNOUNCE_MARGIN = datetime.timedelta(minutes=30)
+
+
+def beacon_time(issue_date: datetime.date) -> datetime.datetime:
+    """When the issue drawn on ``issue_date`` is drawn (its value exists from then on)."""
+    return datetime.datetime.combine(issue_date, DRAW_TIME, tzinfo=BEIJING)
 
 
 def beacon_problem(source: str, value: str) -> str | None:

@@ -55,7 +55,13 @@ from shuangsuiji.protocol import draw as D
 from shuangsuiji.publication import services as publication
 
 from . import engine
-from .entropy import BEACON_SOURCES, beacon_problem, open_commitment
+from .entropy import (
+    ANNOUNCE_MARGIN,
+    BEACON_SOURCES,
+    beacon_problem,
+    beacon_time,
+    open_commitment,
+)
 from .models import AnnualCap, DrawEntropy, Exclusion, Selection, TargetDraw
 
 State = TargetDraw.State
@@ -491,6 +497,11 @@ def configure_entropy(*, user: User, draw: TargetDraw, plan: EntropyPlan) -> lis
             raise DrawError("使用各部门承诺–揭示时，请填写揭示截止时间。")
         if plan.reveals_due <= now():
             raise DrawError("揭示截止时间必须在现在之后。")
+    if task.unannounced and not (plan.parties or plan.server):
+        raise DrawError(
+            "不预先告知的检查不能只用公开随机源：否则任何人都能在名单公开前算出结果。"
+            "请加上各部门承诺–揭示（或部门内部任务的服务器随机数）。"
+        )
     beacon_name = None
     if plan.beacon_source:
         if plan.beacon_source not in BEACON_SOURCES:
@@ -500,19 +511,18 @@ def configure_entropy(*, user: User, draw: TargetDraw, plan: EntropyPlan) -> lis
             raise DrawError("请填写开奖期号（字母、数字或连字符），如 2026321。")
         if plan.beacon_date is None:
             raise DrawError("请填写该期的开奖日期。")
-        if plan.beacon_date < today():
-            raise DrawError("开奖日期已过：公告时所用的开奖号码必须尚未产生，请选择以后的一期。")
-        if plan.parties and plan.beacon_date <= timezone.localdate(plan.reveals_due):
+        drawn_at = beacon_time(plan.beacon_date)
+        if drawn_at - ANNOUNCE_MARGIN <= now():
             raise DrawError(
-                "同时使用承诺–揭示时，公开随机源的开奖日期必须在揭示截止日期之后，"
-                "这样看到揭示值的人无法再影响结果。"
+                f"该期开奖时间（{plan.beacon_date:%Y-%m-%d} 21:15）已过或不到 30 分钟："
+                "公告必须在开奖号码产生之前发布，请选择以后的一期。"
+            )
+        if plan.parties and drawn_at <= plan.reveals_due:
+            raise DrawError(
+                "同时使用承诺–揭示时，公开随机源必须在揭示截止时间之后开奖，"
+                "这样看到揭示值的人无法再影响结果。请选择更晚的一期或提前揭示截止时间。"
             )
         beacon_name = f"beacon.{plan.beacon_source}.{issue}"
-    if task.unannounced and not (plan.parties or plan.server):
-        raise DrawError(
-            "不预先告知的检查不能只用公开随机源：否则任何人都能在名单公开前算出结果。"
-            "请加上各部门承诺–揭示（或部门内部任务的服务器随机数）。"
-        )
     with transaction.atomic():
         draw = _lock_draw(draw)
         if draw.state not in (State.PREPARING, State.COMMITTING):
@@ -724,8 +734,12 @@ def announcement_problems(draw: TargetDraw) -> list[str]:
     for item in items:
         if item.name.startswith("party.") and not item.commitment:
             problems.append(f"{item.department.name}尚未提交承诺。")
-        if item.name.startswith("beacon.") and item.issue_date and item.issue_date < today():
-            problems.append("公开随机源的开奖日期已过，请重新设置随机数来源。")
+        if (
+            item.name.startswith("beacon.")
+            and item.issue_date
+            and beacon_time(item.issue_date) - ANNOUNCE_MARGIN <= now()
+        ):
+            problems.append("公开随机源的开奖时间已过或不到 30 分钟，请重新设置随机数来源。")
     if draw.reveals_due is not None and draw.reveals_due <= now():
         problems.append("揭示截止时间已过，请重新设置。")
     return problems
@@ -843,8 +857,8 @@ def enter_beacon(*, user: User, draw: TargetDraw, value: str) -> DrawEntropy:
         if item is None:
             raise DrawError("本次抽取没有使用公开随机源。")
         source = D.BEACON_NAME.fullmatch(item.name).group(1)
-        if item.issue_date and today() < item.issue_date:
-            raise DrawError(f"该期将于 {item.issue_date:%Y-%m-%d} 开奖，开奖后才能填写号码。")
+        if item.issue_date and now() < beacon_time(item.issue_date):
+            raise DrawError(f"该期将于 {item.issue_date:%Y-%m-%d} 21:15 开奖，开奖后才能填写号码。")
         problem = beacon_problem(source, value) or D.entropy_value_problem(item.name, value)
         if problem:
             raise DrawError(problem)

@@ -15,6 +15,7 @@ from shuangsuiji.core import jobs
 from shuangsuiji.core.models import AuditEntry, Department, User
 from shuangsuiji.directory.models import Target
 from shuangsuiji.draws import engine, services
+from shuangsuiji.draws.entropy import beacon_time
 from shuangsuiji.draws.models import AnnualCap, DrawEntropy, Exclusion, Selection, TargetDraw
 from shuangsuiji.jointcheck.models import JointTask
 from shuangsuiji.protocol import draw as D
@@ -47,6 +48,11 @@ def verify(draw: TargetDraw, *, strata: bool = True, announcement: bool = True) 
         bytes(draw.announcement) if announcement else None,
         f.get("strata") if strata else None,
     )
+
+
+def at(monkeypatch, moment):
+    monkeypatch.setattr(services, "now", lambda: moment)
+    return moment
 
 
 def later(monkeypatch, **delta):
@@ -326,7 +332,10 @@ def test_beacon_only_draw_for_announced_checks(org, monkeypatch):
     assert announcement["reveals_due"] is None
     with pytest.raises(services.DrawError, match="开奖后才能填写"):
         services.enter_beacon(user=org.scjgj_admin, draw=draw, value="482")
-    later(monkeypatch, days=2)
+    at(monkeypatch, beacon_time(issue_day) - datetime.timedelta(minutes=1))
+    with pytest.raises(services.DrawError, match="21:15 开奖"):
+        services.enter_beacon(user=org.scjgj_admin, draw=draw, value="482")
+    at(monkeypatch, beacon_time(issue_day) + datetime.timedelta(minutes=1))
     for bad in ("48", "4821", "4 82", "四八二"):
         with pytest.raises(services.DrawError, match="三位数字"):
             services.enter_beacon(user=org.scjgj_admin, draw=draw, value=bad)
@@ -354,22 +363,19 @@ def test_beacon_with_reveals_must_be_drawn_after_reveals_due(org):
     make_targets(org, 20)
     task = make_task(org)
     draw = services.prepare(user=org.scjgj_admin, task=task)
-    due = timezone.now() + datetime.timedelta(days=3)
+    day = services.today() + datetime.timedelta(days=3)
+    due = beacon_time(day) + datetime.timedelta(hours=1)  # 22:15, after that day's draw
     plan = services.EntropyPlan(
-        parties=True,
-        reveals_due=due,
-        beacon_source="ssq",
-        beacon_issue="2026140",
-        beacon_date=timezone.localdate(due),
+        parties=True, reveals_due=due, beacon_source="ssq", beacon_issue="2026140", beacon_date=day
     )
-    with pytest.raises(services.DrawError, match="揭示截止日期之后"):
+    with pytest.raises(services.DrawError, match="揭示截止时间之后开奖"):
         services.configure_entropy(user=org.scjgj_admin, draw=draw, plan=plan)
-    plan.beacon_date = timezone.localdate(due) + datetime.timedelta(days=1)
+    plan.beacon_date = day + datetime.timedelta(days=1)
     items = services.configure_entropy(user=org.scjgj_admin, draw=draw, plan=plan)
     assert sorted(i.name for i in items) == ["beacon.ssq.2026140", "party.GAJ", "party.SCJGJ"]
     # A past issue, a bad source or issue, a missing date: refused.
     for change, message in (
-        ({"beacon_date": services.today() - datetime.timedelta(days=1)}, "开奖日期已过"),
+        ({"beacon_date": services.today() - datetime.timedelta(days=1)}, "已过或不到 30 分钟"),
         ({"beacon_source": "lotto"}, "福彩3D"),
         ({"beacon_issue": "第1期"}, "期号"),
         ({"beacon_date": None}, "开奖日期"),
@@ -377,6 +383,22 @@ def test_beacon_with_reveals_must_be_drawn_after_reveals_due(org):
         bad = services.EntropyPlan(**{**plan.__dict__, "parties": False, **change})
         with pytest.raises(services.DrawError, match=message):
             services.configure_entropy(user=org.scjgj_admin, draw=draw, plan=bad)
+
+
+def test_beacon_drawn_before_the_announcement_is_refused(org, monkeypatch):
+    """An issue whose value may already exist cannot be announced (the value would be known)."""
+    make_targets(org, 20)
+    task = make_task(org)
+    day = services.today() + datetime.timedelta(days=1)
+    draw = frozen_draw(
+        org,
+        task,
+        plan=services.EntropyPlan(beacon_source="fc3d", beacon_issue="2026331", beacon_date=day),
+    )
+    at(monkeypatch, beacon_time(day) - datetime.timedelta(minutes=20))
+    with pytest.raises(services.DrawError, match="开奖时间已过或不到 30 分钟"):
+        services.announce(user=org.scjgj_admin, draw=draw)
+    assert not LogEntry.objects.exists()
 
 
 def test_full_joint_draw_with_beacon_and_reveals(org, monkeypatch):
@@ -401,7 +423,7 @@ def test_full_joint_draw_with_beacon_and_reveals(org, monkeypatch):
     services.announce(user=org.scjgj_admin, draw=draw)
     for dept, user in ((org.scjgj, org.scjgj_head), (org.gaj, org.gaj_admin)):
         services.reveal(user=user, draw=draw, department=dept, value=keys[dept.code][0])
-    later(monkeypatch, days=2, hours=1)
+    at(monkeypatch, beacon_time(timezone.localdate(due) + datetime.timedelta(days=1)))
     services.enter_beacon(user=org.scjgj_admin, draw=draw, value="03 07 12 19 25 31 + 09")
     draw = services.perform(user=org.scjgj_admin, draw=draw)
     assert (
@@ -794,12 +816,14 @@ def test_big_draw_is_performed_by_the_job_worker(org, monkeypatch):
     assert draw.state == State.DRAWN and verify(draw).exit_code == 0
 
 
-def test_files_changed_after_freeze_stop_the_draw(org):
+def test_files_changed_after_freeze_stop_the_draw(org, monkeypatch):
     make_targets(org, 20)
     task = make_task(org)
+    day = services.today() + datetime.timedelta(days=1)
     draw = frozen_draw(org, task, plan=services.EntropyPlan(
-        beacon_source="fc3d", beacon_issue="2026330", beacon_date=services.today()))  # fmt: skip
+        beacon_source="fc3d", beacon_issue="2026330", beacon_date=day))  # fmt: skip
     services.announce(user=org.scjgj_admin, draw=draw)
+    at(monkeypatch, beacon_time(day))
     services.enter_beacon(user=org.scjgj_admin, draw=draw, value="123")
     path = engine.folder(draw.files_dir) / "population.tsv"
     path.write_bytes(path.read_bytes()[:-20])
