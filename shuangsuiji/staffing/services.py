@@ -553,6 +553,10 @@ def commit(*, user: User, run: AssignmentRun, commitment: str) -> AssignmentRun:
             )
         if item.commitment:
             raise StaffingError("本部门已提交承诺，不能更改。")
+        if run.reveals_due and timezone.now() >= run.reveals_due:
+            raise StaffingError(
+                "本轮的揭示截止时间已过，不能再承诺；请牵头部门重新发起一轮抽取（本轮尚未公告）。"
+            )
         if not D.HEX64.fullmatch(commitment):
             raise StaffingError("承诺值必须是 64 个十六进制字符（SHA-256）。")
         item.commitment = commitment

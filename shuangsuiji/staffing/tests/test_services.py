@@ -381,6 +381,12 @@ def test_overdue_reveals_let_the_lead_abandon_and_run_again(org):
     )
     for user, secret in ((org.gaj_admin, "12" * 32), (org.scjgj_admin, "34" * 32)):
         services.commit(user=user, run=run, commitment=D.commitment(secret))
+    late = services.create_run(
+        user=org.scjgj_admin, task=make_task(org, targets=1), inputs=inputs(beacon="", parties=True)
+    )
+    AssignmentRun.objects.filter(pk=late.pk).update(reveals_due=timezone.now())
+    with pytest.raises(services.StaffingError, match="不能再承诺"):
+        services.commit(user=org.gaj_admin, run=late, commitment=D.commitment("12" * 32))
     with pytest.raises(services.StaffingError, match="须按公告完成"):
         services.create_run(user=org.scjgj_admin, task=task, inputs=inputs())
     AssignmentRun.objects.filter(pk=run.pk).update(
