@@ -442,29 +442,38 @@ def _score_ranges(
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
     }
+    local = [ranges[0]]
     try:
         for byte_range in ranges[1:]:
-            child = subprocess.Popen(
-                [sys.executable, "-m", "shuangsuiji.protocol.stream"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
-            )
-            child.stdin.write(pickle.dumps((seed, str(path), byte_range, limits)))
-            child.stdin.close()
-            children.append(child)
+            try:
+                child = subprocess.Popen(
+                    [sys.executable, "-m", "shuangsuiji.protocol.stream"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=env,
+                )
+            except OSError:  # no interpreter to start (e.g. embedded): score it here
+                local.append(byte_range)
+                continue
+            children.append((child, byte_range))
+            try:
+                child.stdin.write(pickle.dumps((seed, str(path), byte_range, limits)))
+                child.stdin.close()
+            except BrokenPipeError:  # it died at once; wait() below reports it as failed
+                pass
         if meanwhile is not None:
             meanwhile()
-        parts = [_threshold_range(seed, str(path), ranges[0], limits)]
-        for child in children:
+        parts = [_threshold_range(seed, str(path), r, limits) for r in local]
+        for child, byte_range in children:
             data = child.stdout.read()
-            errors = child.stderr.read()
-            if child.wait() != 0:
-                raise RuntimeError(f"scoring process failed: {errors.decode(errors='replace')}")
-            parts.append(pickle.loads(data))
+            child.stderr.read()
+            if child.wait() == 0:
+                parts.append(pickle.loads(data))
+            else:  # the child failed (killed, out of memory…): the same work here, exactly
+                parts.append(_threshold_range(seed, str(path), byte_range, limits))
     finally:
-        for child in children:
+        for child, _ in children:
             if child.poll() is None:
                 child.kill()
                 child.wait()

@@ -353,3 +353,13 @@ def test_a_refused_freeze_keeps_an_earlier_draws_files(tmp_path):
         )  # fmt: skip
     assert good.population_path.read_bytes() == before
     assert hashlib.sha256(before).hexdigest() == good.population_sha256
+
+
+@pytest.mark.parametrize("executable", ["/nonexistent/python", "/bin/false"])
+def test_a_scoring_process_that_cannot_start_or_fails_is_replaced_by_the_same_work(
+    tmp_path, monkeypatch, executable
+):
+    population = [(f"X{n:05d}", "AB"[n % 2]) for n in range(3000)]
+    allocation = D.Allocation.ratio({"A": 700, "B": 2000})
+    monkeypatch.setattr(S.sys, "executable", executable)
+    both(tmp_path, population, [], allocation, True, workers=2)
