@@ -343,7 +343,7 @@ def _phases(raw: dict) -> dict:
         "insert_audit": raw.get("insert_audit", 0.0),
         "commit": raw.get("commit", 0.0),
     }
-    return {k: round(v, 2) for k, v in out.items() if v}
+    return {k: round(v, 2) for k, v in out.items() if v or (k == "wait_writer" and in_worker)}
 
 
 def main() -> None:

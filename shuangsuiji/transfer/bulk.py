@@ -206,11 +206,13 @@ class Analyser:
 
 
 class Pipeline:
-    """PostgreSQL: the import's writes run in a worker thread on the transaction's connection
-    while the main thread reads, validates and builds the next chunk.
+    """The import's writes run in a worker thread on the transaction's connection while the
+    main thread reads, validates and builds the next chunk.
 
-    Measured without it (1M rows): the importer's CPU ~45 s and its backend's ~35 s (COPY, foreign-key
-    checks, index updates) were spent one after the other; with two cores they overlap. At most
+    PostgreSQL (1M rows): the importer's CPU ~45 s and its backend's ~35 s (COPY, foreign-key
+    checks, index updates) were spent one after the other; with two cores they overlap. SQLite
+    releases the GIL while it updates its B-trees (sqlite3_step), which then overlaps the
+    validation of the next chunk (a second connection reads beside the writer in WAL mode). At most
     one chunk is in flight: :meth:`submit` waits for the previous one and re-raises its error.
     The main thread must not touch the transaction's connection meanwhile: look-ups of existing
     rows and id allocation go through ``reader``, a second (autocommit) connection. That is only

@@ -430,12 +430,21 @@ class TargetImporter(Importer):
         use_pipeline = (
             self.apply
             and self.pipeline_allowed
-            and bulk.is_postgres()
             and getattr(settings, "SHUANGSUIJI_IMPORT_PIPELINE", True)
+            # An in-memory SQLite database (tests) shares one cache: a second connection
+            # could not read the tables the transaction is writing.
+            and not (connection.vendor == "sqlite" and connection.is_in_memory_db())
         )
         self.pipeline = bulk.Pipeline() if use_pipeline else None
-        # Look-ups and id allocation: the second connection while the writer owns the first.
+        # Look-ups (and PostgreSQL's ids): the second connection while the worker owns the first.
         self._reader = self.pipeline.reader if self.pipeline else None
+        # SQLite: the IMMEDIATE transaction holds the write lock from its start, so the next ids
+        # are read once, now, and counted up here (the reader would not see this import's rows).
+        self._next_ids = (
+            {m: bulk.allocate_ids(m, 1)[0] for m in (Target, DirectoryEntry)}
+            if self.pipeline is not None and not bulk.is_postgres()
+            else None
+        )
         self._target_columns = [
             "id", "jurisdiction_id", "code", "code_kind",
             *(_TARGET_ATTR[f] for f in TARGET_IMPORT_FIELDS), "created_at", "updated_at",
@@ -492,7 +501,7 @@ class TargetImporter(Importer):
         new_rows = [r for r in pending if r.values["active"] and r.existing[0] is None]
         # In code order: the unique (jurisdiction, code) index then grows at its end.
         new_rows.sort(key=_row_code)
-        ids = bulk.allocate_ids(Target, len(new_rows), using=self._reader)
+        ids = self._allocate(Target, len(new_rows))
         ops = []  # the database writes of this chunk, in order: (phase, work(connection))
         inserts = []
         jurisdiction_id, derive_kind = self.jurisdiction_id, schemas.TargetSchema.derive_kind
@@ -572,7 +581,7 @@ class TargetImporter(Importer):
 
         # 2. the department's entries: 入库 (new or re-added), tag changes, 出库
         entry_new = [r for r in pending if r.values["active"] and r.existing[1] is None]
-        entry_ids = bulk.allocate_ids(DirectoryEntry, len(entry_new), using=self._reader)
+        entry_ids = self._allocate(DirectoryEntry, len(entry_new))
         inserts = []
         entry_log = log.records(_ENTRY_TYPE, fields=("target", "active", "tags"))
         prefix = f"{self.dept_name} · "
@@ -637,6 +646,13 @@ class TargetImporter(Importer):
             chunk_rows = log.build()
         ops.append(("insert_audit", lambda conn: changelog.insert(chunk_rows, using=conn)))
         self._write(ops)
+
+    def _allocate(self, model, count: int) -> list[int]:
+        if self._next_ids is None:
+            return bulk.allocate_ids(model, count, using=self._reader)
+        start = self._next_ids[model]
+        self._next_ids[model] = start + count
+        return list(range(start, start + count))
 
     def _write(self, ops: list) -> None:
         """Run the chunk's writes now, or hand them to the pipeline's worker thread."""
