@@ -7,6 +7,7 @@ import datetime
 import hashlib
 import secrets
 
+import pytest
 from django.utils import timezone
 
 from shuangsuiji.core import jobs
@@ -16,6 +17,13 @@ from shuangsuiji.draws.models import TargetDraw
 from shuangsuiji.jointcheck.models import JointTask, TaskDepartment
 
 RISKS = "AABBBCCDUU"
+
+
+@pytest.fixture(autouse=True)
+def own_data_folder(settings, tmp_path):
+    """Each test's draw files in its own folder (task codes repeat across test databases)."""
+    settings.DATA_DIR = tmp_path / "data"
+    return settings.DATA_DIR
 
 
 def uscc(n: int) -> str:

@@ -20,7 +20,7 @@ from shuangsuiji.draws.models import DrawEntropy, TargetDraw
 from shuangsuiji.jointcheck.models import JointTask
 from shuangsuiji.protocol import verify as V
 
-from .helpers import make_targets, make_task
+from .helpers import make_targets, make_task, own_data_folder  # noqa: F401 (autouse)
 
 pytestmark = pytest.mark.browser
 

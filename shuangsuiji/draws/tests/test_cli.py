@@ -14,7 +14,7 @@ from django.utils import timezone
 from shuangsuiji.draws.models import DrawEntropy, TargetDraw
 from shuangsuiji.protocol import draw as D
 
-from .helpers import make_targets, make_task
+from .helpers import make_targets, make_task, own_data_folder  # noqa: F401 (autouse)
 
 pytestmark = pytest.mark.django_db
 

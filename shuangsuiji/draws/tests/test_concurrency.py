@@ -14,7 +14,7 @@ from shuangsuiji.draws.models import Selection, TargetDraw
 from shuangsuiji.jointcheck.models import JointTask
 from shuangsuiji.publication.models import LogEntry
 
-from .helpers import frozen_draw, make_targets, make_task, secret
+from .helpers import frozen_draw, make_targets, make_task, own_data_folder, secret  # noqa: F401 (autouse)
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs row locks (PostgreSQL)"

@@ -22,7 +22,7 @@ from shuangsuiji.protocol import draw as D
 from shuangsuiji.protocol import verify as V
 from shuangsuiji.publication.models import LogEntry
 
-from .helpers import drawn, frozen_draw, make_targets, make_task, secret
+from .helpers import drawn, frozen_draw, make_targets, make_task, own_data_folder, secret  # noqa: F401 (autouse)
 
 State = TargetDraw.State
 pytestmark = pytest.mark.django_db
@@ -846,3 +846,30 @@ def test_an_earlier_selection_stays_out_whatever_else_applies(org):
             services.decide(user=org.scjgj_admin, draw=second, target=chosen, reason=reason)
     assert Exclusion.objects.get(draw=second, target=chosen).reason == "earlier-draw"
     assert len(targets) == Exclusion.objects.filter(draw=second).count()
+
+
+def test_a_refused_freeze_fails_its_job_and_can_be_retried(org):
+    targets = make_targets(org, 10)
+    Target.objects.filter(pk=targets[3].pk).update(code="BAD\tCODE")
+    task = make_task(org)
+    draw = services.prepare(user=org.scjgj_admin, task=task)
+    services.configure_entropy(
+        user=org.scjgj_admin,
+        draw=draw,
+        plan=services.EntropyPlan(
+            parties=True, reveals_due=timezone.now() + datetime.timedelta(days=1)
+        ),
+    )
+    job = services.request_freeze(user=org.scjgj_admin, draw=draw)
+    jobs.run_pending()
+    job.refresh_from_db()
+    draw.refresh_from_db()
+    assert job.status == job.Status.FAILED and "冻结失败" in job.result["error"]
+    assert draw.state == State.PREPARING and not draw.population_sha256
+    assert not draw.files_dir
+    assert not (engine.folder(engine.relative_folder(task.code, 1)) / "population.tsv").exists()
+    Target.objects.filter(pk=targets[3].pk).update(code="91652801MA0000003X")
+    services.request_freeze(user=org.scjgj_admin, draw=draw)
+    jobs.run_pending()
+    draw.refresh_from_db()
+    assert draw.state == State.COMMITTING and draw.population_size == 10

@@ -16,7 +16,7 @@ from shuangsuiji.draws import engine, services
 from shuangsuiji.draws.models import DrawEntropy, TargetDraw
 from shuangsuiji.publication.models import LogEntry
 
-from .helpers import drawn, frozen_draw, make_targets, make_task, secret
+from .helpers import drawn, frozen_draw, make_targets, make_task, own_data_folder, secret  # noqa: F401 (autouse)
 
 pytestmark = pytest.mark.django_db
 State = TargetDraw.State
