@@ -60,6 +60,7 @@ class DemoSummary:
     experts: int = 0
     inspectors_created: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)  # "name（code）：state" of the tasks added
     seconds: float = 0.0
 
 
@@ -341,6 +342,13 @@ def load_demo(*, targets: int = 100_000, progress: Progress | None = None) -> De
         _inspectors(departments, added)
         _link_inspector_login(users["inspector"][0], departments["SCJGJ"])
         _audit(departments, added)
+    # The tasks go through the services, each with its own transactions and public-log documents.
+    from . import workflow
+
+    added_tasks = workflow.load_tasks(
+        {name: user for name, (user, _) in users.items()}, departments, progress
+    )
+    summary.tasks = [f"{t.name}（{t.code}）：{t.get_state_display()}" for t in added_tasks]
 
     from shuangsuiji.core.models import CalendarYear
 

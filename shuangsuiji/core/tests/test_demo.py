@@ -280,3 +280,42 @@ def test_departments_command_lists_the_demo_departments():
     assert len(lines) == 22
     assert lines[0].startswith("SCJGJ") and "[联席会议办公室]" in lines[0]
     assert any(line.startswith("GAJ ") for line in lines)
+
+
+@pytest.mark.django_db
+def test_demo_tasks_show_each_step_and_the_public_draw_verifies():
+    from shuangsuiji.jointcheck.models import JointTask
+    from shuangsuiji.protocol.verify import verify
+    from shuangsuiji.publication.models import LogEntry
+
+    out = run_demo()
+    tasks = {t.code: t for t in JointTask.objects.all()}
+    assert {t.state for t in tasks.values()} == {"dispatched", "established", "awaiting"}
+    for task in tasks.values():
+        assert f"{task.name}（{task.code}）：{task.get_state_display()}" in out
+
+    # The dispatched task's draw is public and re-runs to PASS from what anyone can download.
+    code = next(c for c, t in tasks.items() if t.state == "dispatched")
+    public = Client()
+    files = {
+        name: public.get(f"/public/draws/{code}/1{suffix}")
+        for name, suffix in (
+            ("release", ".json"),
+            ("announcement", "/announcement.json"),
+            ("population", "/population.tsv"),
+            ("excluded", "/excluded.tsv"),
+        )
+    }
+    assert all(r.status_code == 200 for r in files.values())
+    body = {
+        name: b"".join(r.streaming_content) if r.streaming else r.content
+        for name, r in files.items()
+    }
+    report = verify(body["release"], body["population"], body["excluded"], body["announcement"])
+    assert report.passed, report
+    kinds = set(LogEntry.objects.filter(task=code).values_list("kind", flat=True))
+    assert {"draw-announcement", "draw-release", "assign-announcement", "assign-release"} <= kinds
+
+    # A second run adds no tasks.
+    run_demo()
+    assert JointTask.objects.count() == len(tasks)

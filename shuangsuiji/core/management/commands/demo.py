@@ -59,6 +59,8 @@ class Command(BaseCommand):
         w(
             f"  执法检查人员 (inspectors) {s.inspectors}，专家 (experts) {s.experts}（本次新增 {s.inspectors_created}）"
         )
+        for task in s.tasks:
+            w(f"  抽查任务 (task)           {task}")
         w(f"  用时 {s.seconds:.1f} 秒")
         w("")
         w(f"演示账号（新建账号的密码均为 {DEMO_PASSWORD}）：")
