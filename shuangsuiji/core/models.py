@@ -30,6 +30,11 @@ class Jurisdiction(models.Model):
     def __str__(self) -> str:
         return f"{self.name}（{self.code}）"
 
+    @property
+    def code_prefix(self) -> str:
+        """The code prefix of everything this jurisdiction covers (a prefecture its counties)."""
+        return self.code[: {"province": 2, "prefecture": 4}.get(self.level, 6)]
+
 
 class Department(models.Model):
     """A 成员单位 of the joint-conference of one jurisdiction. ``code`` is short upper-case pinyin

@@ -31,7 +31,7 @@ def _jurisdiction_prefix(user) -> str | None:
     root = user.jurisdiction
     if root is None:
         return None
-    return root.code[: {"province": 2, "prefecture": 4}.get(root.level, 6)]
+    return root.code_prefix
 
 
 def user_jurisdictions(user):

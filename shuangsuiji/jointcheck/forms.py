@@ -50,7 +50,7 @@ class TaskForm(forms.Form):
         label="其他分层的抽查比例（标签=基点）",
         required=False,
         max_length=2000,
-        help_text="按区域、行业或不分层时填写，例如 652801=500；652822=300，不分层写 ALL=500（10000 基点 = 100%）。",
+        help_text="按区域、行业或不分层时填写，例如 652801=500；652822=300，不分层写 全部=500（10000 基点 = 100%）。",
     )
     count_total = forms.CharField(label="抽取总数（按数量）", required=False, max_length=12)
     weights = forms.CharField(

@@ -35,6 +35,7 @@ from django.utils import timezone
 from shuangsuiji.catalog.models import Item, ItemList
 from shuangsuiji.core import audit, permissions, workdays
 from shuangsuiji.core.models import AuditEntry, Department, Jurisdiction, User
+from shuangsuiji.draws import population
 from shuangsuiji.planning import services as planning_services
 from shuangsuiji.planning.models import RISK_CLASSES, AnnualPlan, JointPlanEntry, PlanLine
 
@@ -217,8 +218,6 @@ TEXT_FIELDS = (
     ("name", "抽查任务名称", 200, True),
     ("scope_label", "抽查对象范围说明", 300, False),
 )
-_LABEL = re.compile(r"^[A-Z0-9]{1,20}$")
-NONE_LABEL = "ALL"
 
 
 def _bool(value) -> bool:
@@ -304,17 +303,15 @@ def _labels_for(strata_by: str, jurisdiction: Jurisdiction) -> tuple[set[str] | 
     if strata_by == JointTask.StrataBy.RISK:
         return set(RISK_CLASSES), "信用风险分类（A、B、C、D、U）"
     if strata_by == JointTask.StrataBy.NONE:
-        return {NONE_LABEL}, f"不分层时的“{NONE_LABEL}”"
+        return {population.ALL}, f"不分层时的“{population.ALL}”"
     if strata_by == JointTask.StrataBy.REGION:
         codes = set(
-            Jurisdiction.objects.filter(code__startswith=jurisdiction.code[:4]).values_list(
+            Jurisdiction.objects.filter(code__startswith=jurisdiction.code_prefix).values_list(
                 "code", flat=True
             )
         )
-        return codes, "本辖区的行政区划代码"
-    from shuangsuiji.directory.industry import SECTIONS
-
-    return set(SECTIONS), "国民经济行业门类字母"
+        return codes | {population.UNKNOWN}, "本辖区的行政区划代码（无区域的对象为 U）"
+    return set(population.SECTIONS) | {population.UNKNOWN}, "国民经济行业门类字母（无行业为 U）"
 
 
 def _clean_bp_map(raw, *, labels: set[str], describe: str, what: str, lo: int, hi: int) -> dict:
@@ -334,7 +331,7 @@ def _clean_bp_map(raw, *, labels: set[str], describe: str, what: str, lo: int, h
         label = str(key).strip().upper()
         if value is None or str(value).strip() == "":
             continue
-        if not _LABEL.match(label) or label not in labels:
+        if label not in labels:
             raise TaskError(f"{what}中的分层“{label[:20]}”无效，应为{describe}。")
         text = str(value).strip()
         if not re.fullmatch(r"\d{1,9}", text):

@@ -75,7 +75,7 @@ def test_items_by_code_are_accepted(world):
         ({"allocation_mode": "count", "count_total": 0}, "count_total", "1–10000000"),
         ({"allocation_mode": "count", "count_total": ""}, "count_total", "请填写抽取总数"),
         ({"allocation_mode": "count", "count_total": 5, "weights": {"C": 0}}, "weights", "超出"),
-        ({"strata_by": "none", "ratios": {"A": 300}}, "ratios", "ALL"),
+        ({"strata_by": "none", "ratios": {"A": 300}}, "ratios", "全部"),
         ({"scope": {"department": "1"}}, "scope", "不能包含"),
         ({"scope": "region=110101"}, "scope", "不在本辖区"),
         ({"items": ["NOPE-001"]}, "items", "清单之外无事项"),
@@ -139,8 +139,8 @@ def test_count_mode_and_public_strata(world):
     assert task.count_total == 25 and task.weights == {"C": 2, "D": 4} and task.ratios == {}
     task = world.draft(strata_by="region", ratios={"652801": 500})
     assert task.ratios == {"652801": 500}
-    task = world.draft(strata_by="none", ratios="ALL=500")
-    assert task.ratios == {"ALL": 500}
+    task = world.draft(strata_by="none", ratios="全部=500")
+    assert task.ratios == {"全部": 500}
 
 
 @pytest.mark.parametrize("who", ["gaj_admin", "inspector", "auditor", "office"])

@@ -188,11 +188,11 @@ def test_create_and_edit_through_the_form(world):
     assert task.ratios == {"C": 1500, "D": 3000} and task.scope == {"region": "652801"}
     response = client.post(
         f"/tasks/{task.pk}/edit/",
-        task_post(world, name="改过的名称", strata_by="none", ratios_text="ALL=800", year="2030"),
+        task_post(world, name="改过的名称", strata_by="none", ratios_text="全部=800", year="2030"),
     )
     assert response.status_code == 302
     task.refresh_from_db()
-    assert task.name == "改过的名称" and task.ratios == {"ALL": 800} and task.year == YEAR
+    assert task.name == "改过的名称" and task.ratios == {"全部": 800} and task.year == YEAR
     # others may not create for SCJGJ or edit its task
     assert org.client(org.gaj_admin).get(f"/tasks/{task.pk}/edit/").status_code == 404
     assert org.client(org.auditor).get(f"/tasks/{task.pk}/edit/").status_code == 403
