@@ -1,5 +1,6 @@
 """The public endpoints: anonymous, exact bytes, RFC 9162 proofs, clear Chinese errors."""
 
+import copy
 import json
 
 import pytest
@@ -167,6 +168,15 @@ def test_verify_upload_pass(client):
     html = response.content.decode()
     assert response.status_code == 200
     assert "通过 (PASS)：" in html and "结果：通过 (PASS)" in html
+
+
+def test_verify_upload_pass_with_an_empty_excluded_file(client):
+    vector = copy.deepcopy(draw_vector("ratio-five-strata"))
+    vector["input"]["excluded"] = []
+    case = build_draw(vector)
+    assert case.excluded == b""
+    html = client.post("/public/verify/", draw_post(case)).content.decode()
+    assert "结果：通过 (PASS)" in html
 
 
 def test_verify_upload_shows_what_differs(client):
