@@ -67,7 +67,7 @@ def _label(item: DrawEntropy, beacon) -> str:
 def draw_context(draw: TargetDraw, user: User) -> dict:
     """Everything the draw's widgets need (the panel and the draw page share them)."""
     task = draw.task
-    lead = services.is_lead(user, task) or (user.is_authenticated and user.is_superuser)
+    lead = services.is_lead(user, task)
     now = services.now()
     ctx = {
         "draw": draw,
@@ -96,7 +96,7 @@ def panel_context(task: JointTask, user: User) -> dict:
     draws = task_draws(task)
     current = next((d for d in reversed(draws) if d.state in services.OPEN_STATES), None)
     last = draws[-1] if draws else None
-    lead = services.is_lead(user, task) or (user.is_authenticated and user.is_superuser)
+    lead = services.is_lead(user, task)
     ctx = {
         "task": task,
         "draws": draws,

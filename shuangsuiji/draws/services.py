@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from shuangsuiji.catalog.models import Item
@@ -50,7 +50,9 @@ from shuangsuiji.core import audit, jobs, permissions
 from shuangsuiji.core.models import AuditEntry, Department, Job, User
 from shuangsuiji.directory.models import Target
 from shuangsuiji.directory.selectors import scope_targets
-from shuangsuiji.jointcheck.models import JointTask, TaskDepartment
+from shuangsuiji.jointcheck import services as tasks
+from shuangsuiji.jointcheck.models import JointTask
+from shuangsuiji.jointcheck.services import task_departments
 from shuangsuiji.protocol import draw as D
 from shuangsuiji.publication import services as publication
 
@@ -98,41 +100,21 @@ def today() -> datetime.date:
 # --- who may do what -----------------------------------------------------------------------------
 
 
-def task_departments(task: JointTask) -> list[Department]:
-    """The departments of the draw: the lead and every department that confirmed (sorted by code,
-    as the protocol's ``departments``)."""
-    rows = TaskDepartment.objects.filter(task=task).filter(
-        Q(role=TaskDepartment.Role.LEAD) | Q(response=TaskDepartment.Response.ACCEPTED)
-    )
-    found = {row.department for row in rows.select_related("department")}
-    found.add(task.lead_department)
-    return sorted(found, key=lambda d: d.code)
-
-
 def is_lead(user: User, task: JointTask) -> bool:
     """The lead department's administrator or head (the only ones who run the draw)."""
-    return permissions.can_edit_department(user, task.lead_department) and not user.is_superuser
+    return tasks.can_lead(user, task)
 
 
 def require_lead(user: User, task: JointTask) -> None:
     permissions.require(
-        is_lead(user, task) or (user.is_authenticated and user.is_superuser),
+        is_lead(user, task),
         "只有牵头部门的管理员或负责人可以操作检查对象抽取。",
     )
 
 
 def can_see_list(user: User, task: JointTask) -> bool:
-    """The task's departments (their administrators, heads and office staff) and the
-    jurisdiction's auditors: the locked list before its release, the strata file, the classes."""
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    if user.role == User.Role.AUDITOR:
-        return permissions.covers(user, task.jurisdiction)
-    if user.role == User.Role.INSPECTOR or not user.department_id:
-        return False
-    return user.department_id in {d.pk for d in task_departments(task)}
+    """The locked list before its release, the strata file, the classes."""
+    return tasks.can_read_records(user, task)
 
 
 def require_see_list(user: User, task: JointTask) -> None:

@@ -151,6 +151,40 @@ def can_view_task(user: User, task: JointTask) -> bool:
     return False
 
 
+def task_departments(task: JointTask) -> list[Department]:
+    """The departments doing the task — the lead and every partner that accepted — sorted by code
+    (the draw protocol's ``departments``)."""
+    rows = task.participants.select_related("department")
+    return sorted(
+        (
+            r.department
+            for r in rows
+            if r.role == Role.LEAD or r.response == TaskDepartment.Response.ACCEPTED
+        ),
+        key=lambda d: d.code,
+    )
+
+
+def is_task_auditor(user: User, task: JointTask) -> bool:
+    return (
+        user.is_authenticated
+        and user.role == User.Role.AUDITOR
+        and permissions.covers(user, task.jurisdiction)
+    )
+
+
+def can_read_records(user: User, task: JointTask) -> bool:
+    """The draws' locked list before its release, the strata file, the assignment records and
+    their files: the staff (not inspectors) of the task's departments, and auditors."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or is_task_auditor(user, task):
+        return True
+    return user.role in (User.Role.DEPT_ADMIN, User.Role.DEPT_HEAD, User.Role.OFFICE) and any(
+        d.pk == user.department_id for d in task_departments(task)
+    )
+
+
 def _require_lead(user: User, task: JointTask, what: str) -> None:
     permissions.require(
         can_lead(user, task),

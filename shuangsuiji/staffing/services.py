@@ -96,50 +96,10 @@ def _iso(moment: datetime.datetime) -> str:
 # --- who may do what -------------------------------------------------------------------------
 
 
-def task_departments(task: JointTask) -> list[Department]:
-    """The departments taking part: the lead and every department that accepted."""
-    rows = TaskDepartment.objects.filter(task=task).select_related("department")
-    return sorted(
-        (
-            r.department
-            for r in rows
-            if r.role == TaskDepartment.Role.LEAD or r.response == TaskDepartment.Response.ACCEPTED
-        ),
-        key=lambda d: d.code,
-    )
-
-
-def is_task_staff(user: User, task: JointTask) -> bool:
-    """An administrator, head or office member of one of the task's departments."""
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    return user.role in (Role.DEPT_ADMIN, Role.DEPT_HEAD, Role.OFFICE) and any(
-        d.pk == user.department_id for d in task_departments(task)
-    )
-
-
-def is_auditor(user: User, task: JointTask) -> bool:
-    return (
-        user.is_authenticated
-        and user.role == Role.AUDITOR
-        and permissions.covers(user, task.jurisdiction)
-    )
-
-
-def can_read_run(user: User, task: JointTask) -> bool:
-    """The record, its files and the left-out reasons: the task's departments and auditors."""
-    return is_task_staff(user, task) or is_auditor(user, task)
-
-
-def is_lead(user: User, task: JointTask) -> bool:
-    if not user.is_authenticated:
-        return False
-    return user.is_superuser or (
-        user.role in (Role.DEPT_ADMIN, Role.DEPT_HEAD)
-        and user.department_id == task.lead_department_id
-    )
+task_departments = task_services.task_departments
+is_auditor = task_services.is_task_auditor
+can_read_run = task_services.can_read_records  # the record, its files and the left-out reasons
+is_lead = task_services.can_lead
 
 
 def _require_lead(user: User, task: JointTask, what: str) -> None:
