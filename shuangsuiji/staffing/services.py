@@ -35,6 +35,7 @@ from django.utils import timezone
 from shuangsuiji.core import audit, jobs, permissions
 from shuangsuiji.core.models import Department, Job, User
 from shuangsuiji.directory.models import Inspector, Target, unpack
+from shuangsuiji.draws import entropy
 from shuangsuiji.draws.models import Selection, TargetDraw
 from shuangsuiji.jointcheck import services as task_services
 from shuangsuiji.jointcheck.models import JointTask, TaskDepartment
@@ -172,6 +173,11 @@ def _entropy_plan(inputs: RunInputs, departments: list[str]) -> list[str]:
             raise StaffingError(
                 f"公开随机源「{inputs.beacon}」格式不对：应写作「来源.期号」，如 fc3d.2026130"
                 "（来源为小写字母、数字、短横线，期号为字母、数字、短横线）。"
+            )
+        source = name.split(".")[1]
+        if source not in entropy.BEACON_SOURCES:
+            raise StaffingError(
+                f"不支持的公开随机源“{source}”：只能是 {'、'.join(entropy.BEACON_SOURCES)}。"
             )
         names.append(name)
     if inputs.parties:
@@ -648,9 +654,9 @@ def enter_beacon(*, user: User, run: AssignmentRun, value: str, name: str = "") 
             )
         if item.value:
             raise StaffingError(f"{item.name} 的值已录入，不能更改。")
-        problem = D.entropy_value_problem(item.name, value)
+        problem = entropy.beacon_problem(item.name.split(".")[1], value)
         if problem:
-            raise StaffingError(f"开奖值无效：须非空、不含制表符和换行、首尾无空格（{problem}）。")
+            raise StaffingError(problem)
         item.value = value
         item.revealed_by = user
         item.revealed_at = timezone.now()

@@ -200,8 +200,9 @@ def test_run_announce_perform_and_verify(org):
     # No value yet: perform refused.
     with pytest.raises(services.StaffingError, match="缺少"):
         services.perform(user=org.scjgj_admin, run=run)
-    with pytest.raises(services.StaffingError, match="开奖值无效"):
-        services.enter_beacon(user=org.scjgj_admin, run=run, value="4\t82")
+    for bad in ("4\t82", "48", "4821", "4 8 2"):
+        with pytest.raises(services.StaffingError, match="福彩3D开奖号码的写法不对"):
+            services.enter_beacon(user=org.scjgj_admin, run=run, value=bad)
     with pytest.raises(PermissionDenied):
         services.enter_beacon(user=org.gaj_admin, run=run, value="482")
     services.enter_beacon(user=org.scjgj_admin, run=run, value="482")
@@ -269,6 +270,8 @@ def test_bad_inputs_change_nothing(org):
         services.create_run(user=org.scjgj_admin, task=task, inputs=inputs(beacon="", server=True))
     with pytest.raises(services.StaffingError, match="格式不对"):
         services.create_run(user=org.scjgj_admin, task=task, inputs=inputs(beacon="福彩.1"))
+    with pytest.raises(services.StaffingError, match="不支持的公开随机源“dlt”"):
+        services.create_run(user=org.scjgj_admin, task=task, inputs=inputs(beacon="dlt.2026330"))
     with pytest.raises(services.StaffingError, match="至少为 2 人"):
         services.create_run(
             user=org.scjgj_admin, task=task, inputs=inputs(need={"SCJGJ": 1, "GAJ": 0})

@@ -53,7 +53,7 @@ def test_run_through_the_pages(org, outsider):
         org.client(org.gaj_admin).post(url(task, run, "beacon/"), {"value": "1"}).status_code == 403
     )
     page = lead.post(url(task, run, "beacon/"), {"value": "4\t82"}, follow=True).content.decode()
-    assert "开奖值无效" in page
+    assert "福彩3D开奖号码的写法不对" in page
     lead.post(url(task, run, "beacon/"), {"value": "482"})
     assert org.client(org.gaj_admin).post(url(task, run, "perform/")).status_code == 403
     lead.post(url(task, run, "perform/"))
