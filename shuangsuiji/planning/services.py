@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from shuangsuiji.catalog.models import Item, ItemList
@@ -27,6 +27,7 @@ from shuangsuiji.core import audit, permissions
 from shuangsuiji.core.models import AuditEntry, Department, Jurisdiction, User
 from shuangsuiji.directory.industry import SECTIONS
 from shuangsuiji.directory.models import Target
+from shuangsuiji.directory.selectors import scope_targets
 
 from .models import (
     RISK_CLASSES,
@@ -254,15 +255,16 @@ def expected_counts(by_risk: Mapping[str, int], ratios: Mapping[str, int]) -> di
 
 
 def count_scope(*, department: Department, scope: Mapping) -> dict[str, int]:
-    """The candidates per credit-risk class of a scope on the department's directory, counted by
-    the directory's own selector so the plan and the list page always agree."""
-    from shuangsuiji.directory.selectors import target_counts
-
-    # target_counts checks that the user may view the department; the plan's count is the
-    # department's own, whoever is looking, so it is asked as the department's office.
-    viewer = User(role=User.Role.OFFICE, jurisdiction_id=department.jurisdiction_id)
-    counts = target_counts(user=viewer, params=dict(scope), department=department)
-    return {value: n for value, _label, n in counts["by_risk"]}
+    """The candidates per credit-risk class of a scope on the department's directory — the same
+    selector the draw freezes, so the plan's expected numbers and the draw agree."""
+    rows = (
+        scope_targets(department, scope)
+        .order_by()
+        .values_list("risk_class")
+        .annotate(n=Count("pk"))
+    )
+    found = dict(rows)
+    return {value: found.get(value, 0) for value in Target.RiskClass.values}
 
 
 # --- plans --------------------------------------------------------------------------------------
