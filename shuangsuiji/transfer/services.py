@@ -425,6 +425,23 @@ class TargetImporter(Importer):
             f"SELECT id, target_id, tags, active FROM {bulk.qn(bulk.table(DirectoryEntry))} "
             "WHERE department_id = %s AND target_id IN ({in})"
         )
+        if bulk.is_postgres():
+            # One index look-up per key, whatever the statistics say: on a table not analysed
+            # since the import began (or read from the pipeline's second connection, which does
+            # not see the import's ANALYZE) the planner chose the (jurisdiction, region, risk)
+            # or (department, active) index for "= ANY(…)" and read every row written so far
+            # once per chunk: quadratic. The unique indexes match both equalities here.
+            target_table = bulk.qn(bulk.table(Target))
+            self._select_targets = (
+                f"SELECT t.id, t.code, {attrs} FROM unnest(%s::text[]) AS c(code) "
+                f"CROSS JOIN LATERAL (SELECT * FROM {target_table} x "
+                "WHERE x.jurisdiction_id = %s AND x.code = c.code) t"
+            )
+            self._select_entries = (
+                "SELECT e.id, e.target_id, e.tags, e.active FROM unnest(%s::bigint[]) AS k(id) "
+                f"CROSS JOIN LATERAL (SELECT * FROM {bulk.qn(bulk.table(DirectoryEntry))} x "
+                "WHERE x.department_id = %s AND x.target_id = k.id) e"
+            )
         self._analyse_targets = bulk.Analyser(Target) if self.apply else None
         self._analyse_entries = bulk.Analyser(DirectoryEntry) if self.apply else None
         use_pipeline = (
@@ -454,9 +471,7 @@ class TargetImporter(Importer):
         codes = [r.values["code"] for r in rows]
         keys = ("id", "code", *TARGET_IMPORT_FIELDS)
         existing = {}
-        for record in bulk.select_in(
-            self._select_targets, [self.jurisdiction_id], codes, using=self._reader
-        ):
+        for record in self._lookup(self._select_targets, self.jurisdiction_id, codes):
             target = dict(zip(keys, record, strict=True))
             target["established"] = bulk.read_date(target["established"])
             for flag in _TARGET_BOOLS:
@@ -465,8 +480,8 @@ class TargetImporter(Importer):
         entries = {}
         if existing:
             ids = [t["id"] for t in existing.values()]
-            for entry_id, target_id, tags, active in bulk.select_in(
-                self._select_entries, [self.department.pk], ids, using=self._reader
+            for entry_id, target_id, tags, active in self._lookup(
+                self._select_entries, self.department.pk, ids
             ):
                 entries[target_id] = {"id": entry_id, "tags": tags, "active": bool(active)}
         for row in rows:
@@ -486,6 +501,16 @@ class TargetImporter(Importer):
                 row.status = "changed"
             else:
                 row.status = "unchanged"
+
+    def _lookup(self, sql: str, owner: int, keys: list) -> list[tuple]:
+        if not bulk.is_postgres():
+            return bulk.select_in(sql, [owner], keys, using=self._reader)
+        out: list[tuple] = []
+        with (self._reader or connection).cursor() as cursor:
+            for start in range(0, len(keys), bulk.IN_CHUNK):
+                cursor.execute(sql, [list(keys[start : start + bulk.IN_CHUNK]), owner])
+                out.extend(cursor.fetchall())
+        return out
 
     def _repr(self, target: dict) -> str:
         return f"{target['name']}（{target['code']}）"
