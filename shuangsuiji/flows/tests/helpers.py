@@ -1,0 +1,127 @@
+"""The world every flow test starts from: the ``org`` fixture's two departments with published item
+lists, the 2026 working-day calendar, a small directory in both departments' directories, the
+inspectors of both departments (each with a login), and an accepted annual plan whose joint line
+SCJGJ initiates with GAJ."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import secrets
+
+from shuangsuiji.catalog.tests.helpers import item_data, published_list
+from shuangsuiji.core import workdays
+from shuangsuiji.core.models import User
+from shuangsuiji.core.tests.fixtures import PASSWORD
+from shuangsuiji.directory.models import DirectoryEntry, Inspector, Target, pack
+from shuangsuiji.planning import services as planning
+
+YEAR = 2026
+# Five targets per credit-risk class; 20 % of each class → one target per class, four in all.
+CLASSES = "ABCD"
+PER_CLASS = 5
+RATIOS = {"A": 2000, "B": 2000, "C": 2000, "D": 2000}
+PERIOD = (datetime.date(YEAR, 12, 1), datetime.date(YEAR, 12, 31))
+INSPECT = (datetime.date(YEAR, 12, 7), datetime.date(YEAR, 12, 18))
+
+
+def secret() -> tuple[str, str]:
+    """(reveal, commitment) as the browser makes them."""
+    value = secrets.token_hex(32)
+    return value, hashlib.sha256(value.encode("ascii")).hexdigest()
+
+
+class Flow:
+    def __init__(self, org, *, inspectors_per_dept: int = 4):
+        self.org = org
+        workdays.seed_from_chinese_calendar(range(YEAR, YEAR + 1))
+        scjgj = published_list(
+            org.scjgj_admin,
+            org.scjgj,
+            [
+                item_data(name="食品生产条件检查", item_class="A"),
+                item_data(name="特种设备安全检查", item_class="B", item_type="重点检查事项"),
+                item_data(name="消防与市场联合检查", item_class="C"),
+            ],
+        )
+        gaj = published_list(
+            org.gaj_admin,
+            org.gaj,
+            [item_data(name="旅馆业治安检查", item_class="C", subject="州公安局")],
+        )
+        self.scjgj_items = list(scjgj.items.order_by("seq"))
+        self.gaj_items = list(gaj.items.order_by("seq"))
+        self.targets = self.make_targets()
+        self.inspectors = {
+            d.code: [self.make_inspector(d, i) for i in range(inspectors_per_dept)]
+            for d in (org.scjgj, org.gaj)
+        }
+
+    def make_targets(self) -> list[Target]:
+        org = self.org
+        targets = Target.objects.bulk_create(
+            [
+                Target(
+                    jurisdiction=org.prefecture,
+                    code=f"91652801MA{n:07d}X",
+                    code_kind=Target.CodeKind.USCC,
+                    name=f"流程测试企业{n}有限公司",
+                    object_kind=Target.ObjectKind.COMPANY,
+                    region=org.korla,
+                    risk_class=cls,
+                )
+                for n, cls in enumerate((c for c in CLASSES for _ in range(PER_CLASS)), start=1)
+            ]
+        )
+        DirectoryEntry.objects.bulk_create(
+            [DirectoryEntry(department=d, target=t) for t in targets for d in (org.scjgj, org.gaj)]
+        )
+        return targets
+
+    def make_inspector(self, department, i: int) -> Inspector:
+        user = User.objects.create_user(
+            username=f"{department.code.lower()}_insp{i}",
+            password=PASSWORD,
+            full_name=f"{department.code}执法人员{i}",
+            role=User.Role.INSPECTOR,
+            jurisdiction=self.org.prefecture,
+            department=department,
+        )
+        n = Inspector.objects.count() + 1
+        return Inspector.objects.create(
+            department=department,
+            user=user,
+            kind="inspector",
+            id_number=f"65280119900101{n:04d}",
+            name=f"{department.code}执法人员{i}",
+            phone=f"1380000{n:04d}",
+            certificate_no=f"ZF{n:06d}",
+            certificate_valid_from=datetime.date(2025, 1, 1),
+            certificate_valid_to=datetime.date(2028, 12, 31),
+            regions=pack(["652800"]),
+        )
+
+    def accepted_line(self, **overrides):
+        """SCJGJ's annual plan with one joint line (GAJ joins), submitted and accepted."""
+        org = self.org
+        plan = planning.create_plan(user=org.scjgj_admin, department=org.scjgj, year=YEAR)
+        data = {
+            "plan_name": f"{YEAR}年度双随机抽查计划",
+            "task_name": "特种设备与旅馆业联合检查",
+            "kind": "joint",
+            "scope": {"region": "652801"},
+            "items": [self.scjgj_items[1].pk, self.scjgj_items[2].pk],
+            "ratios": dict(RATIOS),
+            "credit_linked": True,
+            "initiator": org.scjgj.pk,
+            "joint_departments": [org.gaj.pk],
+            "period_start": PERIOD[0],
+            "period_end": PERIOD[1],
+            "draw_date": datetime.date(YEAR, 11, 30),
+        }
+        data.update(overrides)
+        line = planning.create_line(user=org.scjgj_admin, plan=plan, data=data)
+        planning.submit_plan(user=org.scjgj_admin, plan=plan)
+        planning.accept_plan(user=org.office, plan=plan)
+        line.refresh_from_db()
+        return line
