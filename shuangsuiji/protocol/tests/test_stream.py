@@ -232,12 +232,23 @@ def test_empty_population(tmp_path):
     assert result.selected == []
 
 
-def test_perform_refuses_files_changed_after_the_freeze(tmp_path):
-    rows = [("A1", "A"), ("A2", "B")]
-    frozen = S.freeze(task="T", draw=1, rows=rows, allocation="mode=count;K=1", directory=tmp_path)
-    frozen.population_path.write_bytes(b"A1\tA\nA3\tB\n")
-    with pytest.raises(D.ProtocolError, match="哈希不符"):
-        S.perform(frozen, ENTROPY)
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("changed", [S.POPULATION, S.STRATA])
+def test_perform_refuses_files_changed_after_the_freeze(tmp_path, workers, changed):
+    rows = [(f"A{n:03d}", "AB"[n % 2]) for n in range(200)]
+    frozen = S.freeze(
+        task="T",
+        draw=1,
+        rows=rows,
+        allocation="mode=count;K=10",
+        sealed=True,
+        salt=SALT,
+        directory=tmp_path,
+    )
+    path = tmp_path / changed
+    path.write_bytes(path.read_bytes().replace(b"A100\t", b"A10X\t"))
+    with pytest.raises(D.ProtocolError, match=f"{changed} 与冻结时的哈希不符"):
+        S.perform(frozen, ENTROPY, workers=workers)
 
 
 def test_progress_is_reported_per_block(tmp_path, monkeypatch):
