@@ -9,12 +9,18 @@ import datetime
 import hashlib
 import secrets
 
+from django.utils import timezone
+
 from shuangsuiji.catalog.tests.helpers import item_data, published_list
-from shuangsuiji.core import workdays
+from shuangsuiji.core import jobs, workdays
 from shuangsuiji.core.models import User
 from shuangsuiji.core.tests.fixtures import PASSWORD
 from shuangsuiji.directory.models import DirectoryEntry, Inspector, Target, pack
+from shuangsuiji.draws import services as draws
+from shuangsuiji.draws.models import TargetDraw
+from shuangsuiji.jointcheck import services as tasks
 from shuangsuiji.planning import services as planning
+from shuangsuiji.staffing import services as staffing
 
 YEAR = 2026
 # Five targets per credit-risk class; 20 % of each class → one target per class, four in all.
@@ -125,3 +131,89 @@ class Flow:
         planning.accept_plan(user=org.office, plan=plan)
         line.refresh_from_db()
         return line
+
+    # --- the chain through the services (the refusal tests start from each step) ---------------
+
+    def scheme(self, **overrides) -> dict:
+        data = {
+            "inspect_start": INSPECT[0],
+            "inspect_end": INSPECT[1],
+            "batches": 1,
+            "targets_per_team": 1,
+            "rotation_rule": True,
+            "required_specialities": "",
+            "scheme_note": "进一次门、查多项事",
+            "inspectors_per_team": {"SCJGJ": 1, "GAJ": 1},
+        }
+        data.update(overrides)
+        return data
+
+    def awaiting(self, *, today: datetime.date | None = None, task_overrides=None, **line):
+        """The task made from a fresh accepted plan line, initiated (GAJ has not answered)."""
+        org = self.org
+        task = tasks.create_from_plan_line(user=org.scjgj_admin, line=self.accepted_line(**line))
+        if task_overrides:
+            data = tasks.plan_line_data(task.plan_line) | task_overrides
+            task = tasks.update_task(user=org.scjgj_admin, task=task, data=data)
+        return tasks.initiate(user=org.scjgj_admin, task=task, today=today)
+
+    def established(self, **kwargs):
+        org = self.org
+        task = self.awaiting(**kwargs)
+        tasks.respond(
+            user=org.gaj_admin,
+            task=task,
+            accept=True,
+            items=[self.gaj_items[0].pk],
+            inspectors_per_team=1,
+        )
+        return tasks.establish(user=org.scjgj_admin, task=task, data=self.scheme())
+
+    def announced(self, task):
+        """The task's first draw with both departments' commitments in and announced; returns
+        (draw, {department code: secret})."""
+        org = self.org
+        draw = draws.prepare(user=org.scjgj_admin, task=task)
+        draws.configure_entropy(
+            user=org.scjgj_admin,
+            draw=draw,
+            plan=draws.EntropyPlan(
+                parties=True, reveals_due=timezone.now() + datetime.timedelta(days=1)
+            ),
+        )
+        draws.request_freeze(user=org.scjgj_admin, draw=draw)
+        jobs.run_pending()
+        draw.refresh_from_db()
+        assert draw.state == TargetDraw.State.COMMITTING, draw.freeze_job.error
+        keys = {}
+        for dept, user in ((org.scjgj, org.scjgj_admin), (org.gaj, org.gaj_admin)):
+            keys[dept.code], commitment = secret()
+            draws.commit(user=user, draw=draw, department=dept, commitment=commitment)
+        return draws.announce(user=org.scjgj_admin, draw=draw), keys
+
+    def revealed(self, draw, keys):
+        org = self.org
+        for dept, user in ((org.scjgj, org.scjgj_admin), (org.gaj, org.gaj_admin)):
+            draws.reveal(user=user, draw=draw, department=dept, value=keys[dept.code])
+        draw.refresh_from_db()
+        return draw
+
+    def drawn(self, task):
+        draw, keys = self.announced(task)
+        self.revealed(draw, keys)
+        draws.perform(user=self.org.scjgj_admin, draw=draw)
+        draw.refresh_from_db()
+        return draw
+
+    def staffed(self, task):
+        """A performed inspector run (beacon only: the draw's own entropy is tested above)."""
+        org = self.org
+        run = staffing.create_run(
+            user=org.scjgj_admin,
+            task=task,
+            inputs=staffing.RunInputs(need={}, experts=[], beacon="fc3d.2026330"),
+        )
+        staffing.enter_beacon(user=org.scjgj_admin, run=run, value="482")
+        staffing.perform(user=org.scjgj_admin, run=run)
+        run.refresh_from_db()
+        return run
