@@ -469,3 +469,227 @@ def test_two_users_drawing_and_dispatching_at_once(transactional_db, org):
     assert "已派发" in str(errors[0]), str(errors[0])
     task.refresh_from_db()
     assert task.state == State.DISPATCHED
+
+
+# --- the chain goes on after a refusal ---------------------------------------------------------------
+
+
+def test_a_dropped_partner_is_out_of_the_draw_and_the_teams(flow):
+    """After GAJ is dropped for not answering, the draw's commit–reveal is SCJGJ's alone, GAJ
+    cannot commit or see the list, and the teams are SCJGJ's two inspectors each."""
+    org = flow.org
+    task = flow.awaiting(today=datetime.date(YEAR, 3, 6))
+    tasks.drop_overdue(user=org.scjgj_admin, task=task, department=org.gaj)
+    task = tasks.establish(
+        user=org.scjgj_admin, task=task, data=flow.scheme(inspectors_per_team={"SCJGJ": 2})
+    )
+    draw = draws.prepare(user=org.scjgj_admin, task=task)
+    draws.configure_entropy(
+        user=org.scjgj_admin,
+        draw=draw,
+        plan=draws.EntropyPlan(parties=True, reveals_due=draws.now() + datetime.timedelta(1)),
+    )
+    assert list(draw.entropy.values_list("name", flat=True)) == ["party.SCJGJ"]
+    draws.request_freeze(user=org.scjgj_admin, draw=draw)
+    from shuangsuiji.core import jobs
+
+    jobs.run_pending()
+    before = snapshot(task)
+    with pytest.raises(draws.DrawError) as info:
+        draws.commit(user=org.gaj_admin, draw=draw, department=org.gaj, commitment="ab" * 32)
+    assert "没有州公安局的承诺–揭示项" in message(info)
+    assert snapshot(task) == before
+    from .helpers import secret
+
+    value, commitment = secret()
+    draws.commit(user=org.scjgj_admin, draw=draw, department=org.scjgj, commitment=commitment)
+    draws.announce(user=org.scjgj_admin, draw=draw)
+    draws.reveal(user=org.scjgj_admin, draw=draw, department=org.scjgj, value=value)
+    draws.perform(user=org.scjgj_admin, draw=draw)
+    draw.refresh_from_db()
+    assert json.loads(bytes(draw.record))["departments"] == ["SCJGJ"]
+    assert org.client(org.gaj_admin).get(f"/draws/{draw.pk}/").status_code == 403
+    run = flow.staffed(task)
+    assert run.state == AssignmentRun.State.DONE
+    members = list(run.teams.values_list("members__department__code", flat=True).order_by("code"))
+    assert members == ["SCJGJ"] * 2 * len(picked_codes(draw))
+    staffing.dispatch(user=org.scjgj_admin, task=task)
+    assert JointTask.objects.get(pk=task.pk).state == State.DISPATCHED
+
+
+def picked_codes(draw) -> list[str]:
+    return list(draw.selections.values_list("target__code", flat=True))
+
+
+def test_a_department_that_never_reveals(flow, monkeypatch):
+    """GAJ commits but never reveals: no draw until the lead abandons it after reveals_due (the
+    abandonment is public); draw 2 with fresh commitments is drawn, verifies, and is staffed."""
+    org = flow.org
+    task = flow.established()
+    draw, keys = flow.announced(task)
+    draws.reveal(user=org.scjgj_admin, draw=draw, department=org.scjgj, value=keys["SCJGJ"])
+    before = snapshot(task)
+    with pytest.raises(draws.DrawError) as info:
+        draws.perform(user=org.scjgj_admin, draw=draw)
+    assert "还不能抽取" in message(info)
+    with pytest.raises(draws.DrawError) as info:
+        draws.abandon(user=org.scjgj_admin, draw=draw, reason="州公安局未揭示")
+    assert "揭示截止时间已过" in message(info)
+    with pytest.raises(draws.DrawError) as info:
+        draws.prepare(user=org.scjgj_admin, task=task)
+    assert "第 1 次抽取尚未完成" in message(info)
+    assert snapshot(task) == before
+
+    later = draws.now() + datetime.timedelta(days=2)
+    monkeypatch.setattr(draws, "now", lambda: later)
+    with pytest.raises(draws.DrawError) as info:
+        draws.reveal(user=org.gaj_admin, draw=draw, department=org.gaj, value=keys["GAJ"])
+    assert "已超过揭示截止时间" in message(info)
+    assert snapshot(task) == before
+    draws.abandon(user=org.scjgj_admin, draw=draw, reason="州公安局未在截止时间前揭示")
+    monkeypatch.undo()
+
+    public = Client()
+    abandoned = public.get(f"/public/draws/{task.code}/1/abandoned.json")
+    assert abandoned.status_code == 200 and json.loads(abandoned.content)["stage"] == "abandoned"
+    assert public.get(f"/public/draws/{task.code}/1.json").status_code == 404
+
+    second = flow.drawn(task)
+    assert second.number == 2 and second.state == TargetDraw.State.DRAWN
+    old = dict(DrawEntropy.objects.filter(draw=draw).values_list("name", "commitment"))
+    new = dict(DrawEntropy.objects.filter(draw=second).values_list("name", "commitment"))
+    assert old.keys() == new.keys() and not set(old.values()) & set(new.values())
+    base = f"/public/draws/{task.code}/2"
+    files = [
+        public.get(u) for u in (f"{base}.json", f"{base}/population.tsv", f"{base}/excluded.tsv")
+    ]
+    files = [b"".join(r) if r.streaming else r.content for r in files]
+    report = V.verify(*files, bytes(second.announcement))
+    assert report.exit_code == 0, report.problems
+    run = flow.staffed(task)
+    assert run.draw_id == second.pk and run.state == AssignmentRun.State.DONE
+    staffing.dispatch(user=org.scjgj_admin, task=task)
+
+
+def test_cancelling_before_and_after_the_draw(flow):
+    org = flow.org
+    task = flow.established()
+    draw = flow.drawn(task)
+    before = snapshot(task)
+    with pytest.raises(tasks.TaskError) as info:
+        tasks.cancel(user=org.scjgj_admin, task=task, reason="不想查了")
+    assert "已抽取或已取消的任务不能取消" in message(info)
+    assert snapshot(task) == before and draw.selections.count() == 4
+
+    other = flow.established(task_name="另一项联合检查")
+    cancelled = tasks.cancel(user=org.office, task=other, reason="并入其他任务")
+    assert cancelled.state == State.CANCELLED
+    with pytest.raises(draws.DrawError) as info:
+        draws.prepare(user=org.scjgj_admin, task=cancelled)
+    assert "只有已确立的任务才能抽取检查对象" in message(info)
+    assert not TargetDraw.objects.filter(task=other).exists()
+
+
+def test_outsiders_see_nothing_of_the_task(flow):
+    """Another department's admin and an inspector not on any team: no task page, no draw page,
+    no inspector draw, no records; the drawn inspector sees only their own team."""
+    org = flow.org
+    jtj = Department.objects.create(jurisdiction=org.prefecture, code="JTJ", name="州交通运输局")
+    outsider = User.objects.create_user(
+        username="jtj_admin", password=PASSWORD, role=User.Role.DEPT_ADMIN,
+        jurisdiction=org.prefecture, department=jtj,
+    )  # fmt: skip
+    task = flow.established()
+    draw = flow.drawn(task)
+    run = flow.staffed(task)
+    staffing.dispatch(user=org.scjgj_admin, task=task)
+    run_base = f"/staffing/{task.code}/runs/{draw.number}/{run.number}/"
+    urls = [
+        f"/tasks/{task.pk}/",
+        f"/draws/{draw.pk}/",
+        f"/draws/{draw.pk}/strata.tsv",
+        f"/staffing/{task.code}/",
+        run_base,
+        run_base + "files/record.json",
+        run_base + "files/teams.tsv",
+    ]
+    for user in (outsider, org.inspector):
+        client = org.client(user)
+        for url in urls:
+            assert client.get(url).status_code in (403, 404), (user.username, url)
+    assert org.client(org.inspector).get("/staffing/mine/").content.decode().count(task.code) == 0
+    # The task's own departments and the auditor do see the records.
+    for user in (org.gaj_admin, org.auditor):
+        assert org.client(user).get(run_base + "files/record.json").status_code == 200
+    # Each drawn inspector sees their own team and no other.
+    seat = run.teams.order_by("code").first().members.select_related("inspector__user").first()
+    mine = org.client(seat.inspector.user).get("/staffing/mine/").content.decode()
+    assert run.teams.order_by("code").first().code in mine
+    others = run.teams.exclude(members__inspector=seat.inspector).values_list("code", flat=True)
+    assert not any(f"· {code}" in mine for code in others)
+
+
+def test_no_reveal_is_shown_before_the_draw(flow):
+    """Between the reveals and the draw, nobody — the other department, the auditor, the office,
+    the public, the audit trail, the public log — sees a revealed value (target draw and
+    inspector draw)."""
+    org = flow.org
+    task = flow.established()
+    draw, keys = flow.announced(task)
+    flow.revealed(draw, keys)
+    public = Client()
+    base = f"/public/draws/{task.code}/{draw.number}"
+    pages = {
+        "public": (public, [f"{base}/", f"{base}/announcement.json", "/public/draws/"]),
+        "gaj": (org.client(org.gaj_admin), [f"/draws/{draw.pk}/", f"/draws/task/{task.pk}/"]),
+        "scjgj": (org.client(org.scjgj_head), [f"/draws/{draw.pk}/", f"/tasks/{task.pk}/"]),
+        "auditor": (org.client(org.auditor), [f"/draws/{draw.pk}/", f"/tasks/{task.pk}/"]),
+        "office": (org.client(org.office), [f"/draws/task/{task.pk}/", f"/tasks/{task.pk}/"]),
+    }
+
+    def leaked(values) -> list[str]:
+        found = []
+        for who, (client, urls) in pages.items():
+            for url in urls:
+                response = client.get(url)
+                body = b"".join(response) if response.streaming else response.content
+                found += [f"{who} {url}" for v in values if v.encode() in body]
+        from shuangsuiji.core.models import AuditEntry
+
+        for entry in AuditEntry.objects.all():
+            text = json.dumps([entry.before, entry.after, entry.note], ensure_ascii=False)
+            found += [f"audit {entry.pk}" for v in values if v in text]
+        for entry in LogEntry.objects.all():
+            found += [f"log {entry.index}" for v in values if v.encode() in bytes(entry.document)]
+        return found
+
+    assert leaked(keys.values()) == []
+    draws.perform(user=org.scjgj_admin, draw=draw)
+    # After the draw the seed statement publishes them.
+    record = public.get(f"{base}.json").content.decode()
+    assert all(v in record for v in keys.values())
+
+    # The inspector draw: the same between its reveals and its draw.
+    run = staffing.create_run(
+        user=org.scjgj_admin,
+        task=task,
+        inputs=staffing.RunInputs(
+            need={}, experts=[], parties=True,
+            reveals_due=draws.now() + datetime.timedelta(days=1),
+        ),
+    )  # fmt: skip
+    from shuangsuiji.protocol import draw as D
+
+    run_keys = {"scjgj_admin": "3c" * 32, "gaj_admin": "4d" * 32}
+    users = {"scjgj_admin": org.scjgj_admin, "gaj_admin": org.gaj_admin}
+    for name, value in run_keys.items():
+        staffing.commit(user=users[name], run=run, commitment=D.commitment(value))
+    for name, value in run_keys.items():
+        staffing.reveal(user=users[name], run=run, value=value)
+    run_base = f"/staffing/{task.code}/runs/{draw.number}/{run.number}/"
+    pages = {
+        "gaj": (org.client(org.gaj_admin), [run_base, run_base + "files/announcement.json"]),
+        "auditor": (org.client(org.auditor), [run_base, f"/tasks/{task.pk}/"]),
+        "scjgj": (org.client(org.scjgj_head), [run_base]),
+    }
+    assert leaked(run_keys.values()) == []
