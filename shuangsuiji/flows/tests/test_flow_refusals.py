@@ -380,7 +380,36 @@ def test_the_wrong_users_are_refused_at_each_step(flow):
     response = org.client(org.gaj_admin).post(f"/draws/task/{task.pk}/prepare/")
     assert response.status_code == 403 and "只有牵头部门" in response.content.decode()
     assert snapshot(task) == before
+    # Nobody commits or reveals for another department.
+    draw = draws.prepare(user=org.scjgj_admin, task=task)
+    draws.configure_entropy(
+        user=org.scjgj_admin,
+        draw=draw,
+        plan=draws.EntropyPlan(parties=True, reveals_due=draws.now() + datetime.timedelta(1)),
+    )
+    draws.request_freeze(user=org.scjgj_admin, draw=draw)
+    from shuangsuiji.core import jobs
+
+    jobs.run_pending()
+    before = snapshot(task)
+    for user, dept in (
+        (org.gaj_admin, org.scjgj),
+        (org.scjgj_admin, org.gaj),
+        (org.auditor, org.gaj),
+        (org.inspector, org.scjgj),
+        (org.office, org.gaj),
+    ):
+        with pytest.raises((PermissionDenied, draws.DrawError)) as info:
+            draws.commit(user=user, draw=draw, department=dept, commitment="ab" * 32)
+        assert str(info.value), (user.username, dept.code)
+    assert snapshot(task) == before
+    draws.abandon(user=org.scjgj_admin, draw=draw, reason="重新设置")
     draw, keys = flow.announced(task)
+    before = snapshot(task)
+    for user, dept in ((org.gaj_admin, org.scjgj), (org.scjgj_admin, org.gaj)):
+        with pytest.raises((PermissionDenied, draws.DrawError)):
+            draws.reveal(user=user, draw=draw, department=dept, value=keys[dept.code])
+    assert snapshot(task) == before
     flow.revealed(draw, keys)
     before = snapshot(task)
     for user in (org.gaj_admin, org.auditor, org.inspector, org.office):
