@@ -56,7 +56,7 @@ from shuangsuiji.jointcheck.services import task_departments
 from shuangsuiji.protocol import draw as D
 from shuangsuiji.publication import services as publication
 
-from . import engine
+from . import engine, signals
 from .entropy import (
     ANNOUNCE_MARGIN,
     BEACON_SOURCES,
@@ -1037,6 +1037,7 @@ def publish_release(*, user: User, draw: TargetDraw) -> TargetDraw:
         entry = publication.append(bytes(draw.record))
         draw.release_index, draw.released_at = entry.index, now()
         draw.save(update_fields=["release_index", "released_at", "updated_at"])
+        signals.release_published.send(sender=TargetDraw, draw=draw)
         audit.record(
             user,
             Action.UPDATE,

@@ -207,3 +207,28 @@ class DeclaredConflict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.inspector_id} 回避 {self.target_id}"
+
+
+class HeldLogEntry(models.Model):
+    """A public-log document of a run whose target draw is unannounced and not yet released.
+
+    The assignment announcement carries ``teams_sha256``, an unsalted hash of the selected codes
+    in draw order: published at once, it would let anyone who can guess the candidates confirm a
+    guess of the list before the on-site checks (DRAW-PROTOCOL.md §1.4 forbids that). So the
+    run's documents wait here, in order, shown to the task's departments and auditors, and are
+    appended to the log when the draw's release is (draws.signals.release_published)."""
+
+    run = models.ForeignKey(AssignmentRun, on_delete=models.CASCADE, related_name="held_entries")
+    document = models.BinaryField("待公开的日志文档")
+    replacement = models.ForeignKey(
+        "Replacement", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = "待公开的人员抽取日志"
+        verbose_name_plural = "待公开的人员抽取日志"
+
+    def __str__(self) -> str:
+        return f"{self.run} 待公开文档 {self.pk}"

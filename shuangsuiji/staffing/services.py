@@ -30,6 +30,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Max
+from django.dispatch import receiver
 from django.utils import timezone
 
 from shuangsuiji.core import audit, jobs, permissions
@@ -37,6 +38,7 @@ from shuangsuiji.core.models import Department, Job, User
 from shuangsuiji.directory.models import Inspector, Target, unpack
 from shuangsuiji.draws import entropy
 from shuangsuiji.draws.models import Selection, TargetDraw
+from shuangsuiji.draws.signals import release_published
 from shuangsuiji.jointcheck import services as task_services
 from shuangsuiji.jointcheck.models import JointTask, TaskDepartment
 from shuangsuiji.protocol import assign as A
@@ -47,6 +49,7 @@ from . import eligibility as E
 from .models import (
     AssignmentRun,
     DeclaredConflict,
+    HeldLogEntry,
     Replacement,
     RunEntropy,
     Shortfall,
@@ -564,10 +567,10 @@ def _maybe_announce(run: AssignmentRun, user: User | None, inputs: A.Inputs | No
         reveals_due=_iso(run.reveals_due) if run.reveals_due else None,
     )
     data = D.dumps(document)
-    entry = log.append(data)
+    index = _publish(run, data)
     before = _snapshot(run)
     run.announcement = data
-    run.announcement_index = entry.index
+    run.announcement_index = index
     run.announced_at = now
     run.state = State.ANNOUNCED
     run.save()
@@ -578,9 +581,46 @@ def _maybe_announce(run: AssignmentRun, user: User | None, inputs: A.Inputs | No
         run,
         after=_snapshot(run),
         before=before,
-        note=f"公告第 {run.number} 轮执法人员抽取（公开日志第 {entry.index} 条）",
+        note=f"公告第 {run.number} 轮执法人员抽取（{_where(index)}）",
         department=task.lead_department,
     )
+
+
+def _held(run: AssignmentRun) -> bool:
+    """An unannounced draw not yet released: the run's log documents wait (HeldLogEntry)."""
+    return run.draw.release_mode == "after-inspection" and run.draw.released_at is None
+
+
+def _publish(run: AssignmentRun, data: bytes, replacement=None) -> int | None:
+    """Append ``data`` to the public log now, or hold it until the draw's release; the index."""
+    if _held(run):
+        HeldLogEntry.objects.create(run=run, document=data, replacement=replacement)
+        return None
+    return log.append(data).index
+
+
+def _where(index: int | None) -> str:
+    return (
+        f"公开日志第 {index} 条"
+        if index is not None
+        else "不预先告知：检查名单公开时再写入公开日志"
+    )
+
+
+@receiver(release_published)
+def publish_held_entries(sender, draw: TargetDraw, **kwargs) -> None:
+    """The draw's release is out: append its runs' held documents in the order they were made."""
+    for held in HeldLogEntry.objects.filter(run__draw=draw).select_related("run", "replacement"):
+        index = log.append(bytes(held.document)).index
+        run = held.run
+        stage = json.loads(bytes(held.document))["stage"]
+        if stage == "announcement":
+            AssignmentRun.objects.filter(pk=run.pk).update(announcement_index=index)
+        elif stage == "release":
+            AssignmentRun.objects.filter(pk=run.pk).update(release_index=index)
+        elif held.replacement_id:
+            Replacement.objects.filter(pk=held.replacement_id).update(log_index=index)
+        held.delete()
 
 
 def _inputs(run: AssignmentRun) -> A.Inputs:
@@ -828,12 +868,12 @@ def _perform_locked(run: AssignmentRun, user: User | None, report=None) -> None:
     ]
     _insert(Shortfall, ["team_id", "department_id", "need", "missing"], shortfalls)
     doc, data = _record_bytes(run, assignment)
-    entry = log.append(D.dumps(A.release_entry(doc, data)))
+    index = _publish(run, D.dumps(A.release_entry(doc, data)))
     before = _snapshot(run)
     run.assign_seed = assignment.assign_seed.hex()
     run.record = data
     run.performed_at = timezone.now()
-    run.release_index = entry.index
+    run.release_index = index
     run.shortfall_count = len(shortfalls)
     run.state = State.SHORTFALL if shortfalls else State.DONE
     run.save()
@@ -850,7 +890,7 @@ def _perform_locked(run: AssignmentRun, user: User | None, report=None) -> None:
                 if shortfalls
                 else "，人员齐备"
             )
-            + f"（公开日志第 {entry.index} 条）"
+            + f"（{_where(index)}）"
         ),
         department=task.lead_department,
     )
@@ -1003,7 +1043,7 @@ def _apply(user, run, item, assignment, before, note) -> None:
     applied = assignment.replacements[-1]
     index = len(assignment.replacements) - 1
     doc, data = _record_bytes(run, assignment)
-    entry = log.append(D.dumps(A.replacement_entry(doc, index, data)))
+    log_index = _publish(run, D.dumps(A.replacement_entry(doc, index, data)), replacement=item)
     substitute = E.inspector_pk(applied["in"])
     seat = TeamMember.objects.select_for_update().get(
         team=item.team, department=item.department, inspector=item.out
@@ -1017,7 +1057,7 @@ def _apply(user, run, item, assignment, before, note) -> None:
     item.state = Replacement.State.APPROVED
     item.substitute_id = substitute
     item.index = index
-    item.log_index = entry.index
+    item.log_index = log_index
     item.decision_note = note[:500]
     item.save()
     run_before = _snapshot(run)
@@ -1028,7 +1068,7 @@ def _apply(user, run, item, assignment, before, note) -> None:
         "update",
         item,
         before=before,
-        note=f"批准更换：{applied['team']}/{applied['dept']} {applied['out']} → {applied['in']}（公开日志第 {entry.index} 条）",
+        note=f"批准更换：{applied['team']}/{applied['dept']} {applied['out']} → {applied['in']}（{_where(log_index)}）",
         department=item.department,
     )
     audit.record(

@@ -634,3 +634,34 @@ def test_a_supplementary_draw_is_staffed_by_its_own_runs_before_dispatch(org):
     assert first.state == State.DONE  # another draw's run is not superseded
     assert verify(second).passed
     services.dispatch(user=org.scjgj_admin, task=task)
+
+
+def test_an_unannounced_draws_runs_reach_the_public_log_with_its_release(org):
+    """The run's announcement carries teams_sha256, an unsalted hash of the selected codes in draw
+    order: for an unannounced draw it waits until the list is released (HeldLogEntry)."""
+    from shuangsuiji.draws import services as draws
+    from shuangsuiji.publication.models import LogEntry
+    from shuangsuiji.staffing.models import HeldLogEntry
+
+    task = make_task(org, targets=2)
+    staff(org, 2)
+    draw = task.draws.get()
+    draw.release_mode = "after-inspection"
+    draw.save()
+    run = performed_run(org, task)
+    assert run.state == State.DONE
+    assert run.announcement_index is None and run.release_index is None
+    assert not LogEntry.objects.filter(task=task.code).exists()
+    assert HeldLogEntry.objects.filter(run=run).count() == 2
+    # The departments still have the announcement and the record (verify-assign works).
+    assert json.loads(bytes(run.announcement))["stage"] == "announcement"
+
+    draws.publish_release(user=org.scjgj_admin, draw=draw)
+    run.refresh_from_db()
+    kinds = list(LogEntry.objects.filter(task=task.code).values_list("kind", flat=True))
+    assert kinds == ["draw-release", "assign-announcement", "assign-release"]
+    assert bytes(LogEntry.objects.get(index=run.announcement_index).document) == bytes(
+        run.announcement
+    )
+    assert LogEntry.objects.get(index=run.release_index).kind == "assign-release"
+    assert not HeldLogEntry.objects.exists()
