@@ -724,21 +724,13 @@ def test_no_reveal_is_shown_before_the_draw(flow):
     assert leaked(run_keys.values()) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ssj-assign/1 §2.2 publishes teams_sha256, an unsalted hash of TEAM<TAB>TARGET lines, "
-    "in the public log before an unannounced draw's release: anyone who knows the candidates "
-    "can test guesses of the selection and find it (protocol/assign.py announcement(), "
-    "staffing/services.py announce → log.append)",
-)
 def test_an_unannounced_list_cannot_be_guessed_from_the_inspector_draw_announcement(flow):
     """§1.4: for unannounced checks "nobody outside the task may compute the selection before the
-    release". The target draw keeps the list private (see above), but the inspector draw's
-    announcement — in the public log at once — carries sha256(teams.tsv), and teams.tsv is just
-    the selected targets' codes in draw order, T0001…. With the candidates known (the scope is
-    the public directory; the target draw's public announcement even lets an outsider confirm the
-    exact population by its hash), the ordered guesses are few: here P(20, 4) = 116 280 hashes,
-    well under a second; three targets out of 300 is 27 million, seconds in C."""
+    release". The inspector draw's announcement carries sha256(teams.tsv), and teams.tsv is just
+    the selected targets' codes in draw order, T0001…: with the candidates known, the ordered
+    guesses are few (here P(20, 4) = 116 280 hashes, well under a second). So for an unannounced
+    draw the run's documents stay out of the public log until the list is released — the
+    departments have the announcement (shown here: the guess does recover the list from it)."""
     import hashlib
     import itertools
 
@@ -760,23 +752,34 @@ def test_an_unannounced_list_cannot_be_guessed_from_the_inspector_draw_announcem
         staffing.commit(user=user, run=run, commitment=D.commitment(value))
     run.refresh_from_db()
     assert run.state == AssignmentRun.State.ANNOUNCED
-    # What the public sees: the release is held …
-    public = Client()
-    assert public.get(f"/public/draws/{task.code}/1.json").status_code == 404
-    # … but the inspector draw's announcement is a public log entry.
-    entry = public.get(f"/public/log/entries/{run.announcement_index}")
-    assert entry.status_code == 200
-    announced = json.loads(entry.content)
-    assert announced["stage"] == "announcement" and announced["task"] == task.code
-    target = announced["teams_sha256"]
-    k = announced["teams_count"]
-    candidates = [t.code for t in flow.targets]
-    width = max(4, len(str(k)))
+
+    def public_documents() -> list[dict]:
+        public = Client()
+        size = json.loads(public.get("/public/log/head.json").content)["size"]
+        return [json.loads(public.get(f"/public/log/entries/{i}").content) for i in range(size)]
+
+    # Before the release: the list is 404, and no public log entry carries the teams' hash.
+    assert Client().get(f"/public/draws/{task.code}/1.json").status_code == 404
+    assert run.announcement_index is None
+    assert not any("teams_sha256" in doc for doc in public_documents())
+
+    # Why: from the announcement the departments hold, a guess finds the list.
+    announced = json.loads(bytes(run.announcement))
+    width = max(4, len(str(announced["teams_count"])))
     found = None
-    for guess in itertools.permutations(candidates, k):
+    for guess in itertools.permutations([t.code for t in flow.targets], announced["teams_count"]):
         lines = sorted(f"T{i:0{width}d}\t{code}" for i, code in enumerate(guess, 1))
-        if hashlib.sha256("".join(f"{x}\n" for x in lines).encode()).hexdigest() == target:
-            found = guess
+        if (
+            hashlib.sha256("".join(f"{x}\n" for x in lines).encode()).hexdigest()
+            == announced["teams_sha256"]
+        ):
+            found = list(guess)
             break
     picked = list(draw.selections.order_by("position").values_list("target__code", flat=True))
-    assert found is None, f"the held list was recovered from the public log: {found} = {picked}"
+    assert found == picked
+
+    # After the release the run's announcement enters the log, byte for byte.
+    draws.publish_release(user=org.scjgj_admin, draw=draw)
+    run.refresh_from_db()
+    assert run.announcement_index is not None
+    assert public_documents()[run.announcement_index] == announced
