@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from shuangsuiji.draws.models import DrawEntropy, TargetDraw
 from shuangsuiji.protocol import draw as D
+from shuangsuiji.protocol.verify import verify
 
 from .helpers import make_targets, make_task, own_data_folder  # noqa: F401 (autouse)
 
@@ -75,8 +76,21 @@ def test_whole_draw_from_the_command_line(org, tmp_path):
         D.commitment(secrets["GAJ"].read_text().strip())
         == draw.entropy.get(name="party.GAJ").commitment
     )
-    out = draw_cmd("show", code, "--user", "auditor")
-    assert f"种子 {draw.seed}" in out
+    out = draw_cmd("show", code, "--user", "auditor", "--export", str(tmp_path / "files"))
+    assert f"种子 {draw.seed}" in out and "已导出到" in out
+    # The exported files are what `shuangsuiji verify` takes: PASS, also with the strata file.
+    files = {p.name: p.read_bytes() for p in (tmp_path / "files").iterdir()}
+    assert set(files) == {
+        "announcement.json", "release.json", "population.tsv", "excluded.tsv", "strata.tsv"
+    }  # fmt: skip
+    report = verify(
+        files["release.json"],
+        files["population.tsv"],
+        files["excluded.tsv"],
+        files["announcement.json"],
+        files["strata.tsv"],
+    )
+    assert report.passed, report
     assert "名单已锁定" in refused("perform", code, "--user", "scjgj_admin")
     assert "补充抽取" in refused("prepare", code, "--user", "scjgj_admin")
 

@@ -11,7 +11,8 @@ The same services as the pages (draws.services), so the same rules and refusals:
     beacon    VALUE                              the beacon's drawn value (482; 03 07 … + 09)
     announce | perform | release                 publish the announcement / draw / held release
     abandon   --reason 原因
-    show                                         state, counts, hashes, entropy, selection
+    show      [--export DIR]                     state, counts, hashes, entropy, selection; with
+                                                --export, the files `shuangsuiji verify` takes
 
 ``--draw N`` picks a draw (default: the task's open draw, else its last). Exit status: 0 done;
 1 refused (the Chinese message says why); 2 bad command line.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import datetime
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied
@@ -31,7 +33,7 @@ from django.utils import timezone
 from shuangsuiji.core import jobs
 from shuangsuiji.core.models import Department, Job, User
 from shuangsuiji.directory.models import Target
-from shuangsuiji.draws import selectors, services
+from shuangsuiji.draws import engine, selectors, services
 from shuangsuiji.draws.models import TargetDraw
 from shuangsuiji.jointcheck.models import JointTask
 from shuangsuiji.protocol import draw as D
@@ -62,6 +64,11 @@ class Command(BaseCommand):
         parser.add_argument("--reveals-due", default="", help="entropy：揭示截止时间（ISO 8601）")
         parser.add_argument("--beacon", default="", help="entropy：来源:期号:开奖日期")
         parser.add_argument("--server", action="store_true", help="entropy：服务器随机数")
+        parser.add_argument(
+            "--export",
+            default="",
+            help="show：把公告、抽取记录和规范文件写入该目录，供 verify 核验",
+        )
         parser.add_argument(
             "--reason", default="", help="abandon：作废原因；decide：排除原因代码（不填为取消排除）"
         )
@@ -215,6 +222,25 @@ class Command(BaseCommand):
         else:
             self.stdout.write("结果在现场检查结束后公开（draw release）。")
 
+    def _export(self, found: TargetDraw, folder: Path) -> None:
+        """The documents as published (or held) and the frozen files, byte for byte."""
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, data in (
+            ("announcement.json", found.announcement),
+            ("release.json", found.record),
+        ):
+            if data:
+                (folder / name).write_bytes(bytes(data))
+                written.append(name)
+        if found.files_dir:
+            source = engine.folder(found.files_dir)
+            for name in (engine.POPULATION, engine.EXCLUDED, engine.STRATA):
+                if (source / name).is_file():
+                    shutil.copyfile(source / name, folder / name)
+                    written.append(name)
+        self.stdout.write(f"已导出到 {folder}：{'、'.join(written) or '（尚无文件）'}")
+
     def do_release(self, user, task, *, draw, **_):
         found = services.publish_release(user=user, draw=self._draw(task, draw))
         self.stdout.write(f"结果已公开（公开日志第 {found.release_index} 条）。")
@@ -223,10 +249,12 @@ class Command(BaseCommand):
         found = services.abandon(user=user, draw=self._draw(task, draw), reason=reason)
         self.stdout.write(f"已作废第 {found.number} 次抽取。")
 
-    def do_show(self, user, task, *, draw, **_):
+    def do_show(self, user, task, *, draw, export="", **_):
         found = self._draw(task, draw)
         services.require_see_list(user, task)
         w = self.stdout.write
+        if export:
+            self._export(found, Path(export))
         w(f"{task.name}（{task.code}）第 {found.number} 次抽取：{found.get_state_display()}")
         w(f"分配方式：{found.allocation}；公开方式：{found.release_mode}")
         if found.state == TargetDraw.State.PREPARING:
