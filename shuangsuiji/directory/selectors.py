@@ -482,4 +482,8 @@ def scope_targets(department: Department, params: Mapping) -> QuerySet:
     entries = DirectoryEntry.objects.filter(department=department, active=True)
     if tag := param(params, "tag"):
         entries = entries.filter(has_value("tags", tag))
-    return _filter_targets(Target.objects.filter(id__in=entries.values("target_id")), params)
+    # The jurisdiction filter lets the draw's freeze read the code-ordered index (migration 0005).
+    targets = Target.objects.filter(
+        jurisdiction_id=department.jurisdiction_id, id__in=entries.values("target_id")
+    )
+    return _filter_targets(targets, params)
