@@ -654,10 +654,9 @@ def reveal(*, user: User, run: AssignmentRun, value: str) -> AssignmentRun:
             raise StaffingError("本部门已揭示，不能更改。")
         if run.reveals_due and timezone.now() > run.reveals_due:
             raise StaffingError("揭示截止时间已过，本轮不能再揭示；请牵头部门重新发起一轮抽取。")
-        if not D.HEX64.fullmatch(value):
-            raise StaffingError("揭示值必须是 64 个小写十六进制字符。")
-        if D.commitment(value) != item.commitment:
-            raise StaffingError("揭示值与本部门公告的承诺不符（SHA-256 不一致），未采用。")
+        problem, value = entropy.open_commitment(item.commitment, value)
+        if problem:
+            raise StaffingError(problem)
         item.value = value
         item.revealed_by = user
         item.revealed_at = timezone.now()
