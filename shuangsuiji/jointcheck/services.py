@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from shuangsuiji.catalog.models import Item, ItemList
@@ -733,9 +733,23 @@ def create_from_plan_line(*, user: User, line: PlanLine | int) -> JointTask:
         is_dept_manager(user, line.initiator),
         f"只有发起机关（{line.initiator.name}）的管理员或负责人可以由该计划条目创建任务。",
     )
-    return create_task(
-        user=user, data=plan_line_data(line), department=line.initiator, plan_line=line
-    )
+    with transaction.atomic():
+        # Locked so that a double click makes one task, not two.
+        PlanLine.objects.select_for_update().filter(pk=line.pk).first()
+        _refuse_second_task(JointTask.objects.filter(plan_line=line), "该计划条目")
+        return create_task(
+            user=user, data=plan_line_data(line), department=line.initiator, plan_line=line
+        )
+
+
+def _refuse_second_task(made: QuerySet, source: str) -> None:
+    """One live task per plan line or joint entry (batches are the task's own 方案)."""
+    existing = made.exclude(state=State.CANCELLED).first()
+    if existing is not None:
+        raise TaskError(
+            f"{source}已创建任务「{existing.name}」（{existing.code}，{existing.get_state_display()}）。"
+            "同一条目只创建一个任务；如需重新创建，请先取消该任务。"
+        )
 
 
 def joint_entry_data(entry: JointPlanEntry) -> dict:
@@ -780,12 +794,15 @@ def create_from_joint_entry(*, user: User, entry: JointPlanEntry | int) -> Joint
         is_dept_manager(user, entry.lead_department),
         f"只有牵头部门（{entry.lead_department.name}）的管理员或负责人可以由该联合抽查计划创建任务。",
     )
-    return create_task(
-        user=user,
-        data=joint_entry_data(entry),
-        department=entry.lead_department,
-        joint_entry=entry,
-    )
+    with transaction.atomic():
+        JointPlanEntry.objects.select_for_update().filter(pk=entry.pk).first()
+        _refuse_second_task(JointTask.objects.filter(joint_entry=entry), "该联合抽查计划条目")
+        return create_task(
+            user=user,
+            data=joint_entry_data(entry),
+            department=entry.lead_department,
+            joint_entry=entry,
+        )
 
 
 def form_data(task: JointTask) -> dict:

@@ -191,6 +191,13 @@ def test_create_from_accepted_plan_line_copies_it(world):
     assert set(task.items.all()) == {world.scjgj_items[1], world.scjgj_items[2]}
     assert {p.department.code for p in task.participants.all()} == {"SCJGJ", "GAJ"}
     assert "由计划条目" in audit.history(task).first().note
+    # A second task from the same line (a double click) is refused until the first is cancelled.
+    with pytest.raises(services.TaskError, match=f"已创建任务「{task.name}」（{task.code}"):
+        services.create_from_plan_line(user=world.org.scjgj_admin, line=line)
+    assert JointTask.objects.count() == 1
+    services.cancel(user=world.org.scjgj_admin, task=task, reason="方案有误，重新创建")
+    again = services.create_from_plan_line(user=world.org.scjgj_admin, line=line)
+    assert again.plan_line == line and JointTask.objects.count() == 2
 
 
 def test_create_from_plan_line_refusals(world):
@@ -227,6 +234,8 @@ def test_create_from_joint_entry(world):
     assert {p.department.code for p in task.participants.all()} == {"SCJGJ", "GAJ"}
     with pytest.raises(PermissionDenied):
         services.create_from_joint_entry(user=world.org.gaj_admin, entry=entry)
+    with pytest.raises(services.TaskError, match="该联合抽查计划条目已创建任务"):
+        services.create_from_joint_entry(user=world.org.scjgj_head, entry=entry)
 
 
 def test_update_draft_only_by_lead_and_only_while_draft(world):
