@@ -182,9 +182,12 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.user_name} {self.get_action_display()} {self.object_repr}"
 
+    # Kept in the entry, not shown as changes: every save moves them.
+    BOOKKEEPING = frozenset({"id", "created_at", "updated_at"})
+
     def changed_fields(self) -> list[tuple[str, object, object]]:
         before, after = self.before or {}, self.after or {}
-        keys = sorted(set(before) | set(after))
+        keys = sorted((set(before) | set(after)) - self.BOOKKEEPING)
         return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
 
 
