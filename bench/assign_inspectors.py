@@ -10,17 +10,21 @@ about 1% recused at random (declared conflicts). Need per team: 2 from the lead 
 (SCJGJ), 1 from each of the other four. The eligibility file therefore has about
 30,000 × 5 × 1,000 / regions lines: the size of that file is what the time depends on.
 
-Timed, in this process: **files** = building the three canonical files with
-protocol.assign.teams_file / need_file / eligibility_file (sorting by bytes); **parse** =
+Timed, in this process (the synthetic data itself is made first, untimed): **files** = building
+the three canonical files as the staffing freeze does: protocol.assign.teams_file / need_file
+(sorting lines) and staffing.eligibility.eligibility_bytes (the per-pair sorted code lists
+written by block, already in byte order); **parse** =
 protocol.assign.parse_files (every §2.1 check, as the platform and verify-assign do);
 **perform** = protocol.assign.perform (the statement, the seed, the run of §2.3 with its
-lowest-load-level shortcut). Printed: seconds per phase, peak RSS. Target (ARCHITECTURE.md):
-< 10 s.
+lowest-load-level shortcut). Printed: seconds per phase (wall and CPU), peak RSS, and the
+SHA-256 of the assignment (its entries as JSON) so two versions of the code can be compared on
+the same data. Target (ARCHITECTURE.md): < 10 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -45,6 +49,7 @@ def main() -> None:
 
     from shuangsuiji.directory.identifiers import make_uscc
     from shuangsuiji.protocol import assign as A
+    from shuangsuiji.staffing import eligibility as E
 
     rnd = random.Random(20261126)
     per_dept = args.inspectors // len(DEPARTMENTS)
@@ -63,24 +68,27 @@ def main() -> None:
     }  # fmt: skip
     entropy = {"beacon.fc3d.2027061": "482", "party.SCJGJ": "7a" * 32}
 
-    c0 = time.process_time()
-    t0 = time.perf_counter()
+    # The eligible codes per pair, as staffing.eligibility.compute gives them: sorted lists
+    # (shared per region and department when nobody is recused).
     pairs = A.form_teams(targets)
     team_of = {t: team for team, t in pairs}
-    need_rows = [
-        (team, d, 2 if d == LEAD else 1) for team, _ in pairs for d in DEPARTMENTS
-    ]  # fmt: skip
-    eligibility_rows = []
+    eligible = {}
     for target in targets:
         team = team_of[target]
         for d in DEPARTMENTS:
-            for code in by_region[(d, region[target])]:
-                if rnd.random() >= 0.01:  # ~1% recused
-                    eligibility_rows.append((team, d, code))
+            # ~1% recused (the same random numbers, in the same order, as before)
+            eligible[(team, d)] = [
+                c for c in by_region[(d, region[target])] if rnd.random() >= 0.01
+            ]  # fmt: skip
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    need_rows = [
+        (team, d, 2 if d == LEAD else 1) for team, _ in pairs for d in DEPARTMENTS
+    ]  # fmt: skip
     teams_bytes = A.teams_file(pairs)
     need_bytes = A.need_file(need_rows)
-    eligibility_bytes = A.eligibility_file(eligibility_rows)
-    del eligibility_rows
+    eligibility_bytes = E.eligibility_bytes(eligible)
+    del eligible
     t1, c1 = time.perf_counter(), time.process_time()
     inputs = A.parse_files(teams_bytes, need_bytes, eligibility_bytes, DEPARTMENTS)
     t2, c2 = time.perf_counter(), time.process_time()
@@ -95,6 +103,9 @@ def main() -> None:
     )
     t3, c3 = time.perf_counter(), time.process_time()
     members = sum(len(e.members) for e in assignment.entries)
+    digest = hashlib.sha256(
+        json.dumps([e.as_dict() for e in assignment.entries]).encode()
+    ).hexdigest()
     result = {
         "teams": len(inputs.teams),
         "departments": len(DEPARTMENTS),
@@ -116,6 +127,8 @@ def main() -> None:
         "cpu_s": round(c3 - c0, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "loadavg": os.getloadavg()[0],
+        "eligibility_sha256": inputs.eligibility_sha256,
+        "assignment_sha256": digest,
     }
     print(
         f"{result['teams']:,} teams × {result['departments']} departments, "

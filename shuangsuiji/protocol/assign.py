@@ -11,8 +11,11 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import chain, compress, repeat
 
 from .draw import (
     DEPT_CODE,
@@ -79,8 +82,9 @@ def _check_problem(problem: str | None) -> None:
 
 
 def _lines(rows: Iterable[Sequence[object]]) -> bytes:
-    lines = sorted("\t".join(str(f) for f in row) for row in rows)
-    return "".join(f"{line}\n" for line in lines).encode("utf-8")
+    lines = ["\t".join(map(str, row)) for row in rows]
+    lines.sort()  # code point order is UTF-8 byte order
+    return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
 
 
 def teams_file(pairs: Iterable[tuple[str, str]]) -> bytes:
@@ -111,15 +115,16 @@ class Inputs:
     need: dict[Pair, int]
     eligible: dict[Pair, list[str]]
 
-    @property
+    # The files are not changed once parsed: hash each once (the eligibility file may be 300 MB).
+    @cached_property
     def teams_sha256(self) -> str:
         return sha256_hex(self.teams_bytes)
 
-    @property
+    @cached_property
     def need_sha256(self) -> str:
         return sha256_hex(self.need_bytes)
 
-    @property
+    @cached_property
     def eligibility_sha256(self) -> str:
         return sha256_hex(self.eligibility_bytes)
 
@@ -156,6 +161,17 @@ def check_files(
     ``departments`` are the task's departments (the record's); the need file must name exactly
     these. The returned Inputs hold what could be parsed, also when there are problems.
     """
+    return _check_files(teams_text, need_text, eligibility_text, departments)
+
+
+def _check_files(
+    teams_text: str,
+    need_text: str,
+    eligibility_text: str,
+    departments: Sequence[str],
+    raw: Sequence[bytes] | None = None,
+) -> tuple[Inputs, list[str]]:
+    """:func:`check_files`; ``raw`` the files' bytes when the caller has them (not encoded again)."""
     problems: list[str] = []
     # Teams file
     targets: dict[str, list[str]] = {}
@@ -212,10 +228,12 @@ def check_files(
             problems.append(f"检查组 {team} 的需要人数合计 {total}，至少应为 2 (two inspectors)")
     # Eligibility file
     eligible = _eligibility(eligibility_text, need, problems)
+    if raw is None:
+        raw = [t.encode("utf-8") for t in (teams_text, need_text, eligibility_text)]
     inputs = Inputs(
-        teams_bytes=teams_text.encode("utf-8"),
-        need_bytes=need_text.encode("utf-8"),
-        eligibility_bytes=eligibility_text.encode("utf-8"),
+        teams_bytes=raw[0],
+        need_bytes=raw[1],
+        eligibility_bytes=raw[2],
         teams=teams,
         targets=targets,
         departments=sorted(departments),
@@ -225,28 +243,48 @@ def check_files(
     return inputs, problems
 
 
-# A whole well-formed eligibility file: TEAM, a department code and an inspector code per line.
-_ELIGIBILITY = re.compile(r"(?:[^\t\n]+\t[A-Z0-9]+\t[\x20-\x7e]+\n)*")
+# One pair's block of a well-formed eligibility file: its well-formed lines
+# (TEAM TAB DEPT TAB INSPECTOR_CODE LF) with the same ``TEAM TAB DEPT TAB`` prefix, in a row.
+_BLOCK = re.compile(r"([^\t\n]+\t[A-Z0-9]+\t)[\x20-\x7e]+\n(?:\1[\x20-\x7e]+\n)*")
+
+
+def _eligibility_blocks(text: str) -> dict[Pair, list[str]] | None:
+    """The usual case, a well-formed file sorted by bytes, grouped by pair a block at a time
+    (C-level regex, split and comparisons per line; Python work per pair only); None when the
+    file is not that (then it is read line by line to say where).
+
+    Every line is in a block, so the file is well formed when the blocks cover it. A prefix ends
+    with its second and last TAB, so no prefix is a proper prefix of another: lines of different
+    blocks compare as their prefixes, lines of one block as their codes. Strictly ascending
+    prefixes and codes are therefore strictly ascending lines (sorted, no duplicate)."""
+    eligible: dict[Pair, list[str]] = {}
+    intern = sys.intern
+    match, start, size, previous = _BLOCK.match, 0, len(text), ""
+    while start < size:
+        block = match(text, start)  # anchored: each block starts where the last one ended
+        if block is None:
+            return None
+        prefix = block.group(1)
+        if prefix <= previous:  # "" for the first block: a prefix is never empty
+            return None
+        end = block.end()
+        codes = text[start + len(prefix) : end - 1].split("\n" + prefix)
+        # Strictly ascending: in order (C-level sorted finds one run) and no two the same.
+        if len(codes) > 1 and (codes != sorted(codes) or len(set(codes)) != len(codes)):
+            return None
+        team, dept, _ = prefix.split("\t")
+        eligible[(team, dept)] = list(map(intern, codes))
+        start, previous = end, prefix
+    return eligible
 
 
 def _eligibility(text: str, need: Mapping[Pair, int], problems: list[str]) -> dict[Pair, list[str]]:
     """Group the eligibility file by pair, checking §2.1. The usual case (a well-formed file,
-    sorted) is checked by one regex and one C-level comparison; a file with problems is read
-    line by line to say where they are. Codes are interned: one string per inspector."""
-    eligible: dict[Pair, list[str]] = {}
-    lines = text.split("\n")
-    last = lines.pop()
-    fast = last == "" and _ELIGIBILITY.fullmatch(text) and all(map(str.__lt__, lines, lines[1:]))
-    if fast:
-        intern, previous, codes = sys.intern, None, []
-        for line in lines:
-            pair, _, code = line.rpartition("\t")
-            if pair != previous:
-                previous = pair
-                team, _, dept = pair.partition("\t")
-                codes = eligible[(team, dept)] = []
-            codes.append(intern(code))
-    else:
+    sorted) is read by :func:`_eligibility_blocks`; a file with problems is read line by line
+    to say where they are. Codes are interned: one string per inspector."""
+    eligible = _eligibility_blocks(text)
+    if eligible is None:
+        eligible = {}
         rows = _file_lines(text, "eligibility 文件", 3, problems)
         for team, dept, code in rows:
             if not DEPT_CODE.fullmatch(dept):
@@ -275,11 +313,13 @@ def parse_files(
     teams_bytes: bytes, need_bytes: bytes, eligibility_bytes: bytes, departments: Sequence[str]
 ) -> Inputs:
     """Like :func:`check_files`, raising ProtocolError on the first problem."""
+    raw = [bytes(b) for b in (teams_bytes, need_bytes, eligibility_bytes)]  # no copy of bytes
     try:
-        texts = [b.decode("utf-8") for b in (teams_bytes, need_bytes, eligibility_bytes)]
+        texts = [b.decode("utf-8") for b in raw]
     except UnicodeDecodeError as exc:
         raise ProtocolError("文件不是有效的 UTF-8") from exc
-    inputs, problems = check_files(*texts, departments)
+    # Valid UTF-8 decodes and encodes back to the same bytes: keep the caller's, not a copy.
+    inputs, problems = _check_files(*texts, departments, raw=raw)
     if problems:
         raise ProtocolError(problems[0])
     return inputs
@@ -363,7 +403,7 @@ def run(
     wanted = set(orders_for)
     copy = hashlib.sha256(seed).copy
     # Every eligible inspector starts at load 0, so loads are read with C-level map().
-    load: dict[str, int] = {c: 0 for codes in inputs.eligible.values() for c in codes}
+    load: dict[str, int] = dict.fromkeys(chain.from_iterable(inputs.eligible.values()), 0)
     load_of = load.__getitem__
     entries: list[Entry] = []
     orders: dict[Pair, list[str]] = {}
@@ -391,26 +431,28 @@ def run(
     return entries, orders
 
 
-def _keys(prefix, codes: Iterable[str]) -> list[bytes]:
-    """``SHA-256(assign_seed || team TAB dept TAB code)`` from the pair's hashed prefix."""
-    keys = []
-    for code in codes:
-        h = prefix.copy()
-        h.update(code.encode("utf-8"))
-        keys.append(h.digest())
-    return keys
+def _keys(prefix, codes: Sequence[str]) -> list[bytes]:
+    """``SHA-256(assign_seed || team TAB dept TAB code)`` from the pair's hashed prefix.
+
+    The copies, updates and digests are C-level map() calls (no Python step per code): the run
+    hashes millions of codes when a pair has a hundred eligible inspectors."""
+    kind = type(prefix)
+    hashes = list(map(kind.copy, repeat(prefix, len(codes))))
+    deque(map(kind.update, hashes, map(str.encode, codes)), maxlen=0)  # UTF-8
+    return list(map(kind.digest, hashes))
 
 
 def _pick(prefix, eligible: list[str], loads: list[int], need: int) -> list[str]:
-    """The first ``need`` of the pair's order, hashing only the load levels reached."""
+    """The first ``need`` of the pair's order, hashing only the load levels reached: the
+    lowest level's inspectors, then the next level's while more are needed, and so on."""
     picked: list[str] = []
-    while len(picked) < need and eligible:
-        lowest = min(loads)
-        group = [c for c, lv in zip(eligible, loads, strict=True) if lv == lowest]
+    level = min(loads, default=None)
+    while len(picked) < need and level is not None:
+        group = list(compress(eligible, map(level.__eq__, loads)))
         ranked = sorted(zip(_keys(prefix, group), group, strict=True))
         picked.extend(c for _, c in ranked[: need - len(picked)])
-        rest = [(c, lv) for c, lv in zip(eligible, loads, strict=True) if lv != lowest]
-        eligible, loads = [c for c, _ in rest], [lv for _, lv in rest]
+        if len(picked) < need:
+            level = min(filter(level.__lt__, loads), default=None)
     return picked
 
 
