@@ -449,8 +449,11 @@ def _pick(prefix, eligible: list[str], loads: list[int], need: int) -> list[str]
     level = min(loads, default=None)
     while len(picked) < need and level is not None:
         group = list(compress(eligible, map(level.__eq__, loads)))
-        ranked = sorted(zip(_keys(prefix, group), group, strict=True))
-        picked.extend(c for _, c in ranked[: need - len(picked)])
+        ranked = zip(_keys(prefix, group), group, strict=True)
+        if need - len(picked) == 1:  # the usual need of 1: the smallest, no sort
+            picked.append(min(ranked)[1])
+        else:
+            picked.extend(c for _, c in sorted(ranked)[: need - len(picked)])
         if len(picked) < need:
             level = min(filter(level.__lt__, loads), default=None)
     return picked
