@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import chain, compress, repeat
+from itertools import compress, repeat
+from operator import itemgetter
 
 from .draw import (
     DEPT_CODE,
@@ -402,8 +403,9 @@ def run(
     """
     wanted = set(orders_for)
     copy = hashlib.sha256(seed).copy
-    # Every eligible inspector starts at load 0, so loads are read with C-level map().
-    load: dict[str, int] = dict.fromkeys(chain.from_iterable(inputs.eligible.values()), 0)
+    # Every inspector starts at load 0 (a defaultdict adds them as they come), so loads are
+    # read with C-level map().
+    load: dict[str, int] = defaultdict(int)
     load_of = load.__getitem__
     entries: list[Entry] = []
     orders: dict[Pair, list[str]] = {}
@@ -417,7 +419,10 @@ def run(
                 continue
             prefix = copy()
             prefix.update(f"{team}\t{dept}\t".encode())
-            loads = list(map(load_of, eligible))
+            # One C call for the pair's loads (itemgetter of one code gives the load itself).
+            loads = (
+                itemgetter(*eligible)(load) if len(eligible) > 1 else list(map(load_of, eligible))
+            )
             if pair in wanted:
                 keys = _keys(prefix, eligible)
                 order = [c for _, _, c in sorted(zip(loads, keys, eligible, strict=True))]
@@ -442,7 +447,7 @@ def _keys(prefix, codes: Sequence[str]) -> list[bytes]:
     return list(map(kind.digest, hashes))
 
 
-def _pick(prefix, eligible: list[str], loads: list[int], need: int) -> list[str]:
+def _pick(prefix, eligible: list[str], loads: Sequence[int], need: int) -> list[str]:
     """The first ``need`` of the pair's order, hashing only the load levels reached: the
     lowest level's inspectors, then the next level's while more are needed, and so on."""
     picked: list[str] = []
