@@ -19,6 +19,21 @@
    the seed, the file hashes checked again, the threshold selection (two processes from 2 M
    candidates), the published order.
 
+``--department-share S`` (0 < S <= 1): also load ACTIVE directory entries of one department
+(``BENCH``) for that share of the targets (every ``round(1/S)``-th id, made in SQL:
+``generate_series`` on PostgreSQL, a recursive CTE on SQLite), plus, for the other targets, one
+inactive entry of that department for every 10th and an active entry of a second department
+(``OTHER``) for every 7th, so the semi-join has rows to skip; then draw through
+``directory.selectors.scope_targets(department, {})`` (the draw's real population query) instead of
+the whole jurisdiction.
+
+``--query-cpu`` (PostgreSQL, with ``--department-share``): before the draw, run the scope's
+population query alone (``COPY (…) TO STDOUT`` read and dropped by psycopg, the freeze's session
+settings, parallel workers off so that one backend does all the work) in both shapes — as
+Django writes it (hash join + sort) and as the freeze sends it (``(id IN (…)) IS TRUE``, a hashed
+SubPlan on the ordered index) — and print wall seconds and the backend's CPU seconds (from
+``/proc/<pid>/stat``: the server is on this machine) and its peak RSS.
+
 ``--sorted-index`` keeps (else drops, to measure without it) the index that gives the codes in
 byte order with the risk class (PostgreSQL ``(jurisdiction_id, code COLLATE "C") INCLUDE
 (risk_class, id)``, SQLite ``(jurisdiction_id, code, risk_class)``), so that the database does not
@@ -82,7 +97,7 @@ def ensure_database(url: str) -> None:
 # --- load ----------------------------------------------------------------------------------------
 
 
-def load(n: int, reload: bool, index: bool) -> dict:
+def load(n: int, reload: bool, index: bool, share: float) -> dict:
     """In the child: migrate, and (re)load ``n`` targets unless they are there already."""
     from django.core.management import call_command
     from django.db import connection, transaction
@@ -102,7 +117,7 @@ def load(n: int, reload: bool, index: bool) -> dict:
     ]
     have = Target.objects.count()
     if have == n and not reload:
-        return {"loaded": False, "rows": n, **_sorted_index(index)}
+        return {"loaded": False, "rows": n, **_sorted_index(index), **_entries(pref, share)}
     t0 = time.perf_counter()
     table = Target._meta.db_table
     postgres = connection.vendor == "postgresql"
@@ -149,6 +164,76 @@ def load(n: int, reload: bool, index: bool) -> dict:
         "insert_s": round(t1 - t0, 1),
         "index_s": round(t2 - t1, 1),
         **_sorted_index(index),
+        **_entries(pref, share),
+    }
+
+
+def _entries(pref, share: float) -> dict:
+    """``--department-share``: the department's directory entries (see the module docstring).
+    Re-made when the share differs from the one loaded; none when ``share`` is 0."""
+    from django.db import connection, transaction
+
+    from shuangsuiji.core.models import Department
+    from shuangsuiji.directory.models import DirectoryEntry, Target
+
+    if not share:
+        return {"entries": 0}
+    step = max(1, round(1 / share))
+    dept, _ = Department.objects.get_or_create(
+        jurisdiction=pref, code="BENCH", defaults={"name": "基准测试部门"}
+    )
+    other, _ = Department.objects.get_or_create(
+        jurisdiction=pref, code="OTHER", defaults={"name": "另一部门"}
+    )
+    n = Target.objects.count()
+    want = len(range(1, n + 1, step))
+    active = DirectoryEntry.objects.filter(department=dept, active=True).count()
+    if active == want:
+        return {"entries": want, "entries_loaded": False, "department": dept.pk}
+    table = DirectoryEntry._meta.db_table
+    postgres = connection.vendor == "postgresql"
+    t0 = time.perf_counter()
+    now = datetime.datetime.now(datetime.UTC).isoformat()
+    # (target id, department, active) for ids 1..n: every step-th id active in BENCH; of the
+    # others, every 10th inactive in BENCH; every 7th id active in OTHER.
+    select = (
+        "SELECT i, %s, CASE WHEN (i - 1) %% %s = 0 THEN 1 ELSE 0 END FROM ids "
+        "WHERE (i - 1) %% %s = 0 OR i %% 10 = 0 "
+        "UNION ALL SELECT i, %s, 1 FROM ids WHERE i %% 7 = 0"
+    )
+    ids = (
+        "ids(i) AS (SELECT generate_series(1, %s))"
+        if postgres
+        else "ids(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM ids WHERE i < %s)"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        if postgres:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            cursor.execute(f"TRUNCATE {table}")
+        else:
+            cursor.execute(f"DELETE FROM {table}")
+        dropped = _drop_indexes(cursor, table, postgres)
+        active_sql = "(x.a = 1)" if postgres else "x.a"
+        cursor.execute(
+            f"WITH {'RECURSIVE ' if not postgres else ''}{ids}, x(t, d, a) AS ({select}) "
+            f"INSERT INTO {table} (department_id, target_id, tags, active, added_at, "
+            "removed_reason, updated_at) "
+            f"SELECT d, t, '', {active_sql}, %s, '', %s FROM x",
+            [n, dept.pk, step, step, other.pk, now, now],
+        )
+        t1 = time.perf_counter()
+        if postgres:
+            cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
+        for statement in dropped:
+            cursor.execute(statement)
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {table}" if postgres else f"ANALYZE {table}")
+    return {
+        "entries": want,
+        "entries_loaded": True,
+        "entries_insert_s": round(t1 - t0, 1),
+        "entries_index_s": round(time.perf_counter() - t1, 1),
+        "department": dept.pk,
     }
 
 
@@ -242,19 +327,72 @@ def _rows(n: int, jurisdiction: int, counties: list[int], now: str):
 # --- the draw ------------------------------------------------------------------------------------
 
 
-def draw(n: int, check: bool, sealed: bool, workers: int | None) -> dict:
+def _query_cpu(rows) -> dict:
+    """The population query alone, in both shapes (see the module docstring)."""
+    import psycopg
+    from django.db import connection
+
+    from shuangsuiji.draws import population as P
+
+    connection.ensure_connection()
+    out = {"planned_hashed": rows._ordered_hashed_plan()}
+    for shape, qs in (("join_sort", rows.queryset), ("hashed", rows.hashed)):
+        sql, params = qs.query.sql_with_params()
+        query = psycopg.ClientCursor(connection.connection).mogrify(sql, params)
+        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+            for name, value in {**P.PG_SETTINGS, "max_parallel_workers_per_gather": 0}.items():
+                conn.execute(f"SET {name} = '{value}'")
+            pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            plan = [r[0] for r in conn.execute(f"EXPLAIN {query}")]
+
+            def cpu(pid=pid) -> float:
+                f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+            c0, t0, count = cpu(), time.perf_counter(), 0
+            with conn.cursor().copy(f"COPY ({query}) TO STDOUT") as copy:
+                for _ in copy:
+                    count += 1
+            status = Path(f"/proc/{pid}/status").read_text()
+            hwm = next(x for x in status.splitlines() if x.startswith("VmHWM"))
+            out[shape] = {
+                "rows": count,
+                "wall_s": round(time.perf_counter() - t0, 2),
+                "server_cpu_s": round(cpu() - c0, 2),
+                "server_peak_rss_mb": round(int(hwm.split()[1]) / 1024),
+                "plan": plan[0].split("  (")[0],
+                "loadavg": os.getloadavg()[0],
+            }
+    return out
+
+
+def draw(
+    n: int, check: bool, sealed: bool, workers: int | None, share: float, query_cpu: bool
+) -> dict:
     from shuangsuiji.directory.models import Target
     from shuangsuiji.draws import population as P
     from shuangsuiji.protocol import draw as D
     from shuangsuiji.protocol import stream as S
 
+    queries = {}
     files = OUT / f"draw-files-{n}"
     shutil.rmtree(files, ignore_errors=True)
     reports = []
     from shuangsuiji.core.models import Jurisdiction
 
-    # The prefecture's directory, as a draw's scope query filters it (by id, not by a join).
-    queryset = Target.objects.filter(jurisdiction=Jurisdiction.objects.get(code=PREFECTURE[0]))
+    pref = Jurisdiction.objects.get(code=PREFECTURE[0])
+    if share:
+        # The draw's real population: the department's scope (active entries, a semi-join).
+        from shuangsuiji.core.models import Department
+        from shuangsuiji.directory.selectors import scope_targets
+
+        queryset = scope_targets(Department.objects.get(jurisdiction=pref, code="BENCH"), {})
+        n = len(range(1, n + 1, max(1, round(1 / share))))
+        if query_cpu:
+            queries = _query_cpu(P.rows(queryset, "risk"))
+    else:
+        # The prefecture's directory, as a draw's scope query filters it (by id, not by a join).
+        queryset = Target.objects.filter(jurisdiction=pref)
     c0 = _cpu()
     t0 = time.perf_counter()
     frozen = P.freeze(
@@ -298,6 +436,8 @@ def draw(n: int, check: bool, sealed: bool, workers: int | None) -> dict:
         "population_mb": round(frozen.population_path.stat().st_size / 2**20),
         "loadavg": os.getloadavg()[0],
     }
+    if queries:
+        out["query_cpu"] = queries
     if check:
         rows = list(P.rows(queryset, "risk"))
         t3 = time.perf_counter()
@@ -374,6 +514,17 @@ def main() -> None:
         action="store_true",
         help="add an index giving the codes in byte order (else drop it)",
     )
+    parser.add_argument(
+        "--department-share",
+        type=float,
+        default=0.0,
+        help="load a department's directory for this share of the targets and draw its scope",
+    )
+    parser.add_argument(
+        "--query-cpu",
+        action="store_true",
+        help="PostgreSQL: time the scope query alone in both shapes, with the server's CPU",
+    )
     parser.add_argument("--child", choices=["load", "draw"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -382,9 +533,16 @@ def main() -> None:
     if args.child:
         setup(database, data_dir)
         if args.child == "load":
-            result = load(args.rows, args.reload, args.sorted_index)
+            result = load(args.rows, args.reload, args.sorted_index, args.department_share)
         else:
-            result = draw(args.rows, args.check, not args.public, args.workers)
+            result = draw(
+                args.rows,
+                args.check,
+                not args.public,
+                args.workers,
+                args.department_share,
+                args.query_cpu,
+            )
         print("RESULT " + json.dumps(result, ensure_ascii=False), flush=True)
         return
     ensure_database(database)
@@ -397,12 +555,25 @@ def main() -> None:
         )
     else:
         print(f"load: reusing the {args.rows:,} targets already in the database", flush=True)
+    if loaded.get("entries"):
+        how = (
+            f"loaded in {loaded['entries_insert_s']} s + indexes {loaded['entries_index_s']} s"
+            if loaded.get("entries_loaded")
+            else "reused"
+        )
+        print(f"department BENCH: {loaded['entries']:,} active entries ({how})", flush=True)
     if loaded.get("sorted_index"):
         print(f"sorted index {SORTED_INDEX} in place ({loaded['sorted_index_s']} s)", flush=True)
     r = child(args, "draw")
     r["sorted_index"] = loaded["sorted_index"]
+    r["department_share"] = args.department_share
+    scope = (
+        f" (department scope, share {args.department_share} of {args.rows:,} targets)"
+        if args.department_share
+        else ""
+    )
     print(
-        f"{r['database']} {r['rows']:,} candidates, 5 strata ({r['strata']}), "
+        f"{r['database']} {r['rows']:,} candidates{scope}, 5 strata ({r['strata']}), "
         f"{'with' if r['sorted_index'] else 'without'} the sorted index, "
         f"{r['selected']:,} selected: freeze (stream from the DB + files + hashes) "
         f"{r['freeze_s']:.2f} s ({r['rows'] / r['freeze_s']:,.0f} rows/s), "
@@ -415,6 +586,16 @@ def main() -> None:
         f"{r['population_mb']} MB; load average {r['loadavg']:.1f}",
         flush=True,
     )
+    for shape, q in r.get("query_cpu", {}).items():
+        if shape == "planned_hashed":
+            print(f"query: the freeze planned the hashed shape: {q}", flush=True)
+            continue
+        print(
+            f"query alone, {shape} ({q['plan']}): {q['rows']:,} rows in {q['wall_s']:.2f} s, "
+            f"server CPU {q['server_cpu_s']:.2f} s, server peak RSS {q['server_peak_rss_mb']} MB, "
+            f"load average {q['loadavg']:.1f}",
+            flush=True,
+        )
     if "check" in r:
         c = r["check"]
         print(

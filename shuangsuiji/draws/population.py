@@ -33,10 +33,25 @@ codes is the largest cost (30–40 s on PostgreSQL); an index on ``(jurisdiction
 "C") INCLUDE (risk_class)`` lets PostgreSQL hand the rows over already sorted (freeze ~10 s), for
 a queryset that filters on ``jurisdiction_id`` itself. On PostgreSQL outside a transaction the
 COPY is read through ``psql`` when it is installed (see :meth:`TargetRows._psql_blocks`).
+
+A department's scope (``directory.selectors.scope_targets``) is that index's rows semi-joined
+with the department's active directory entries (``id IN (SELECT target_id ...)``). PostgreSQL
+turns that into a join, and a join's output has no order: it hash-joins and sorts (at 5 M targets,
+2.5 M in the scope: 4.3 s wall on 2 cores, 5.9 s CPU; the sort grows as n log n), or, told not to
+sort, probes the entries once per target (9 s CPU). On PostgreSQL the freeze therefore sends the
+same condition as ``(id IN (SELECT ...)) IS TRUE``, which the planner keeps as a *hashed
+SubPlan*: the entries' target ids are hashed once and every row of the ordered index scan is
+tested against the hash, in order, without a sort (3.8 s, one core). Identical rows: an ``IN``
+whose operands cannot be NULL is true or false, and WHERE keeps exactly the true rows; the ORDER
+BY is unchanged. It is used only when ``EXPLAIN`` shows that plan (hashed, no Sort node) — an
+unhashed SubPlan would rescan the entries for every target — else the query goes as it was.
+JIT compilation is turned off for the freeze's query (it cost ~2 s at 5 M and buys nothing for
+these expressions). Figures: bench/README.md (``--department-share``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -45,8 +60,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from string import ascii_uppercase
 
 from django.db import connections, transaction
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, F, Func, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Collate, Substr
+from django.db.models.lookups import In
+from django.db.models.sql import Query
+from django.db.models.sql.where import AND, WhereNode
 
 from shuangsuiji.protocol import draw as D
 from shuangsuiji.protocol import stream
@@ -61,6 +79,10 @@ PSQL_READ_BYTES = 1 << 20
 # PostgreSQL outside a transaction: read through the psql client when it is installed (faster,
 # see TargetRows._psql_blocks); SHUANGSUIJI_DRAW_PSQL=0 turns that off.
 USE_PSQL = os.environ.get("SHUANGSUIJI_DRAW_PSQL", "1") != "0"
+# PostgreSQL session settings of the freeze's query (SET LOCAL, or PGOPTIONS for psql): the sort
+# of a province's directory in memory rather than in many temporary files, room for the hashed
+# entries of a department's scope, and no JIT compilation.
+PG_SETTINGS = {"work_mem": "256MB", "jit": "off"}
 
 Progress = Callable[..., object]
 
@@ -103,6 +125,9 @@ class TargetRows:
         else:
             qs = qs.order_by("code")  # SQLite BINARY collation: UTF-8 byte order
         self.queryset = qs
+        # PostgreSQL: the same rows with the scope's semi-join as a hashed SubPlan (see the
+        # module docstring); None when the queryset has no ``IN (subquery)`` to rewrite.
+        self.hashed = _hashed_semi_joins(qs) if self.vendor == "postgresql" else None
         self._pass: Iterator[tuple[str, str]] | None = None
 
     def __next__(self) -> tuple[str, str]:
@@ -122,6 +147,8 @@ class TargetRows:
         sql, params = self.queryset.query.sql_with_params()
         if self.vendor == "postgresql":
             connection = connections[self.db]
+            if self.hashed is not None and self._ordered_hashed_plan():
+                sql, params = self.hashed.query.sql_with_params()
             psql = shutil.which("psql") if USE_PSQL else None
             if psql and not connection.in_atomic_block:
                 yield from self._psql_blocks(psql, sql, params)
@@ -140,6 +167,18 @@ class TargetRows:
                 except UnicodeEncodeError as exc:
                     raise ProtocolError("检查对象编码不是有效的 UTF-8 文本 (not UTF-8)") from exc
 
+    def _ordered_hashed_plan(self) -> bool:
+        """Whether PostgreSQL plans :attr:`hashed` with the semi-join hashed and no sort (the
+        rows come in index order). ``EXPLAIN`` only: the query is not run."""
+        sql, params = self.hashed.query.sql_with_params()
+        with connections[self.db].cursor() as cursor, transaction.atomic(using=self.db):
+            _set_local(cursor)
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        return _ordered_and_hashed(plan[0]["Plan"] if isinstance(plan, list) else plan)
+
     def _copy_blocks(self, sql: str, params) -> Iterator[bytes]:
         connection = connections[self.db]
         connection.ensure_connection()
@@ -148,8 +187,7 @@ class TargetRows:
             raise RuntimeError(f"PostgreSQL client encoding must be UTF8, not {raw.info.encoding}")
         with connection.cursor() as cursor, transaction.atomic(using=self.db):
             pg = cursor.cursor
-            # The sort of a province's directory: in memory rather than in many temporary files.
-            pg.execute("SET LOCAL work_mem = '256MB'")
+            _set_local(cursor)
             parts: list = []
             with pg.copy(f"COPY ({sql}) TO STDOUT", params) as copy:
                 for data in copy:
@@ -186,7 +224,7 @@ class TargetRows:
             **os.environ,
             "PGPASSWORD": info.password or "",
             "PGCLIENTENCODING": "UTF8",
-            "PGOPTIONS": "-c work_mem=256MB",
+            "PGOPTIONS": " ".join(f"-c {k}={v}" for k, v in PG_SETTINGS.items()),
         }
         proc = subprocess.Popen(
             [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", query],
@@ -214,6 +252,56 @@ class TargetRows:
                 proc.wait()
             proc.stdout.close()
             proc.stderr.close()
+
+
+def _set_local(cursor) -> None:
+    for name, value in PG_SETTINGS.items():
+        cursor.execute(f"SET LOCAL {name} = '{value}'")
+
+
+class _IsTrue(Func):
+    """``(condition) IS TRUE``: for an ``IN (subquery)`` the same rows in a WHERE, but PostgreSQL
+    does not turn it into a join (only a bare top-level ``IN`` is pulled up into a semi-join)."""
+
+    template = "(%(expressions)s) IS TRUE"
+    output_field = BooleanField()
+
+
+def _hashed_semi_joins(queryset: QuerySet) -> QuerySet | None:
+    """A copy of ``queryset`` with every top-level ``field IN (subquery)`` of its WHERE (ANDed,
+    not negated) wrapped in :class:`_IsTrue`; None when there is none."""
+    clone = queryset.all()
+    query = clone.query
+
+    def wrap(node: WhereNode) -> bool:
+        if node.connector != AND or node.negated:
+            return False
+        changed = False
+        for i, child in enumerate(node.children):
+            if isinstance(child, WhereNode):
+                changed |= wrap(child)
+            elif isinstance(child, In) and isinstance(child.rhs, Query):
+                node.children[i] = _IsTrue(child)
+                changed = True
+        return changed
+
+    return clone if wrap(query.where) else None
+
+
+def _ordered_and_hashed(plan: dict) -> bool:
+    """An ``EXPLAIN (FORMAT JSON)`` plan with no sort and at least one SubPlan, every one of them
+    hashed (PostgreSQL then writes ``hashed SubPlan 1`` in the condition that uses it; an
+    unhashed SubPlan would run once per row)."""
+    nodes, subplans = [plan], []
+    while nodes:
+        node = nodes.pop()
+        if node["Node Type"] in ("Sort", "Incremental Sort"):
+            return False
+        if node.get("Parent Relationship") == "SubPlan":
+            subplans.append(node.get("Subplan Name", ""))
+        nodes.extend(node.get("Plans", []))
+    text = json.dumps(plan)
+    return bool(subplans) and all(name and f"hashed {name}" in text for name in subplans)
 
 
 _ESCAPE = re.compile(rb"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|(.))", re.DOTALL)

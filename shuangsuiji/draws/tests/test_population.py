@@ -286,3 +286,108 @@ def test_rows_is_also_an_iterator(org):
     with pytest.raises(StopIteration):
         next(rows)
     assert list(rows) == [("A1", "U"), ("B2", "A")]  # iterating runs the query again
+
+
+def _scope_fixture(org):
+    """A department's directory (SCJGJ) next to inactive entries, another department's (GAJ)
+    entries and a target of another jurisdiction with an active SCJGJ-like code."""
+    from shuangsuiji.directory.models import DirectoryEntry
+
+    codes = ["b-1", "B-1", "a", "Z9", "10", "9", "产品甲", "\ufffd项目", "\U00020000行为", "é", "x"]
+    risks = "ABUCDUABCDA"
+    ts = [make(org, c, risk=r) for c, r in zip(codes, risks, strict=True)]
+    active = {"b-1", "a", "10", "产品甲", "\U00020000行为", "é"}
+    for t in ts:
+        if t.code in active:
+            DirectoryEntry.objects.create(department=org.scjgj, target=t, active=True)
+        elif t.code in {"B-1", "Z9"}:
+            DirectoryEntry.objects.create(department=org.scjgj, target=t, active=False)
+        if t.code in {"B-1", "9", "a", "x"}:
+            DirectoryEntry.objects.create(department=org.gaj, target=t, active=True)
+    # A target of a county jurisdiction is outside the prefecture department's scope even with an
+    # active entry of that department.
+    other = make(org, "a0", risk="B", jurisdiction=org.korla)
+    DirectoryEntry.objects.create(department=org.scjgj, target=other, active=True)
+    expected = sorted(
+        ((t.code, t.risk_class or "U") for t in ts if t.code in active),
+        key=lambda r: r[0].encode(),
+    )
+    return expected
+
+
+def _scope_draw_equals_memory(org, tmp_path, expected, *, hashed=False):
+    from django.db import connection
+
+    from shuangsuiji.directory.selectors import scope_targets
+
+    qs = scope_targets(org.scjgj, {})
+    rows = P.rows(qs, "risk")
+    if connection.vendor == "postgresql":
+        # The semi-join is rewritten as (id IN (SELECT ...)) IS TRUE; used only when planned
+        # hashed and in index order (forced in the tests that set ``hashed``).
+        assert rows.hashed is not None and "IS TRUE" in str(rows.hashed.query)
+        assert rows._ordered_hashed_plan() == hashed
+    else:
+        assert rows.hashed is None
+    assert list(rows) == expected
+    allocation = "mode=ratio;A=5000;B=3000;C=10000;D=2000;U=5000"
+    frozen = P.freeze(
+        task_code="2026-XJ-0002",
+        draw_number=1,
+        rows=P.rows(qs, "risk"),
+        excluded=[],
+        allocation=allocation,
+        sealed=True,
+        salt=SALT,
+        directory=tmp_path / "scope",
+    )
+    memory = D.freeze(
+        task="2026-XJ-0002",
+        draw=1,
+        population=expected,
+        allocation=allocation,
+        sealed=True,
+        salt=SALT,
+    )
+    assert frozen.population_path.read_bytes() == memory.population_bytes
+    assert frozen.strata_path.read_bytes() == memory.strata_bytes
+    assert (frozen.counts, frozen.k, frozen.size) == (memory.counts, memory.k, len(expected))
+    got, want = P.perform(frozen, ENTROPY), D.perform(memory, ENTROPY)
+    assert got.selected == want.selected and got.selected
+
+
+# PostgreSQL settings that force each of the two plans: the code index walked with the hashed
+# SubPlan (what a province's directory gets), or a sort, where the rewrite is not used.
+FORCE = {
+    True: {"enable_sort": "off", "enable_seqscan": "off", "enable_bitmapscan": "off"},
+    False: {"enable_indexscan": "off", "enable_indexonlyscan": "off", "enable_bitmapscan": "off"},
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("hashed", [False, True])
+def test_a_department_scope_is_exactly_its_active_entries_in_byte_order(
+    org, tmp_path, monkeypatch, hashed
+):
+    monkeypatch.setattr(P, "PG_SETTINGS", {**P.PG_SETTINGS, **FORCE[hashed]})
+    _scope_draw_equals_memory(org, tmp_path, _scope_fixture(org), hashed=hashed)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("hashed", [False, True])
+def test_a_department_scope_outside_a_transaction_gives_the_same_rows(
+    org, tmp_path, monkeypatch, hashed
+):
+    # PostgreSQL: read through psql (its own session, PGOPTIONS), as a background job's freeze.
+    monkeypatch.setattr(P, "PG_SETTINGS", {**P.PG_SETTINGS, **FORCE[hashed]})
+    _scope_draw_equals_memory(org, tmp_path, _scope_fixture(org), hashed=hashed)
+
+
+def test_only_an_ordered_plan_with_every_subplan_hashed_is_taken():
+    scan = {"Node Type": "Index Only Scan", "Filter": "((hashed SubPlan 1) IS TRUE)"}
+    sub = {"Node Type": "Seq Scan", "Parent Relationship": "SubPlan", "Subplan Name": "SubPlan 1"}
+    assert P._ordered_and_hashed({**scan, "Plans": [sub]})
+    unhashed = {**scan, "Filter": "((SubPlan 1) IS TRUE)", "Plans": [sub]}
+    assert not P._ordered_and_hashed(unhashed)  # would rescan the entries for every target
+    assert not P._ordered_and_hashed({"Node Type": "Sort", "Plans": [{**scan, "Plans": [sub]}]})
+    assert not P._ordered_and_hashed({"Node Type": "Index Only Scan"})  # nothing to hash
