@@ -85,9 +85,21 @@ CODES = st.one_of(
 )
 
 
+GOOD_ROWS = st.tuples(
+    st.sampled_from(["T0001", "T0002", "T0010", "T1", "队1"]),
+    st.sampled_from(["GAJ", "GAJX", "SCJGJ", "A1"]),
+    st.one_of(
+        st.sampled_from(["A-1", "A-10", "A-2", "B-1", "x", "x y", " ", "~"]),
+        st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=4),
+    ),
+)
+
+
 @st.composite
 def eligibility_texts(draw):
-    rows = draw(st.lists(st.tuples(TEAMS, DEPTS, CODES), max_size=25))
+    # Half of the files from well-formed rows (mostly read by blocks), half from anything.
+    rows = draw(st.lists(draw(st.sampled_from([GOOD_ROWS, st.tuples(TEAMS, DEPTS, CODES)])),
+                         max_size=25))  # fmt: skip
     if draw(st.booleans()):  # the usual case: sorted, no duplicates
         lines = sorted({"\t".join(row) for row in rows})
     else:
