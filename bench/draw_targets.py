@@ -336,7 +336,10 @@ def _query_cpu(rows) -> dict:
 
     connection.ensure_connection()
     out = {"planned_hashed": rows._ordered_hashed_plan()}
-    for shape, qs in (("join_sort", rows.queryset), ("hashed", rows.hashed)):
+    shapes = [("join_sort", rows.queryset)]
+    if out["planned_hashed"]:  # else an unhashed SubPlan would rescan the entries per target
+        shapes.append(("hashed", rows.hashed))
+    for shape, qs in shapes:
         sql, params = qs.query.sql_with_params()
         query = psycopg.ClientCursor(connection.connection).mogrify(sql, params)
         with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:

@@ -37,16 +37,19 @@ COPY is read through ``psql`` when it is installed (see :meth:`TargetRows._psql_
 A department's scope (``directory.selectors.scope_targets``) is that index's rows semi-joined
 with the department's active directory entries (``id IN (SELECT target_id ...)``). PostgreSQL
 turns that into a join, and a join's output has no order: it hash-joins and sorts (at 5 M targets,
-2.5 M in the scope: 4.3 s wall on 2 cores, 5.9 s CPU; the sort grows as n log n), or, told not to
-sort, probes the entries once per target (9 s CPU). On PostgreSQL the freeze therefore sends the
-same condition as ``(id IN (SELECT ...)) IS TRUE``, which the planner keeps as a *hashed
-SubPlan*: the entries' target ids are hashed once and every row of the ordered index scan is
-tested against the hash, in order, without a sort (3.8 s, one core). Identical rows: an ``IN``
-whose operands cannot be NULL is true or false, and WHERE keeps exactly the true rows; the ORDER
-BY is unchanged. It is used only when ``EXPLAIN`` shows that plan (hashed, no Sort node) — an
-unhashed SubPlan would rescan the entries for every target — else the query goes as it was.
-JIT compilation is turned off for the freeze's query (it cost ~2 s at 5 M and buys nothing for
-these expressions). Figures: bench/README.md (``--department-share``).
+2.5 M in the scope: 6.7 s server CPU; 20 M / 10 M: 27.6 s), or, told not to sort, probes the
+entries once per target (5 M: 14 s CPU). On PostgreSQL the freeze therefore sends the same
+condition as ``(id IN (SELECT ...)) IS TRUE``, which the planner keeps as a *hashed SubPlan*:
+the entries' target ids are hashed once and every row of the ordered index scan is tested
+against the hash, in order, without a sort (5 M: 3.7 s CPU; 20 M / 10 M: 17.6 s, ~90 bytes of
+server memory per hashed entry). The planner hashes up to ~16 M entries with these settings;
+beyond, or when the plan has a sort anyway, the query goes as Django wrote it. Identical rows:
+an ``IN`` whose operands cannot be NULL is true or false, and WHERE keeps exactly the true rows;
+the ORDER BY is unchanged. It is used only when ``EXPLAIN`` shows that plan (hashed, no Sort
+node) — an unhashed SubPlan would rescan the entries for every target. SQLite keeps the query
+as written (there the rewrite measured slower). JIT compilation is turned off for the freeze's
+query (it cost ~2 s at 5 M and buys nothing for these expressions). Figures: bench/README.md
+(``--department-share``).
 """
 
 from __future__ import annotations
