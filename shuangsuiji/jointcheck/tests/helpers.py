@@ -7,8 +7,8 @@ from shuangsuiji.catalog.tests.helpers import item_data, published_list
 from shuangsuiji.core import workdays
 from shuangsuiji.core.models import Department, User
 from shuangsuiji.core.tests.fixtures import PASSWORD
-from shuangsuiji.directory.models import DirectoryEntry, Target
 from shuangsuiji.jointcheck import services
+from shuangsuiji.planning.tests.helpers import setup_lists, setup_targets
 
 YEAR = 2026
 
@@ -19,22 +19,7 @@ class World:
     def __init__(self, org):
         self.org = org
         workdays.seed_from_chinese_calendar(range(YEAR, YEAR + 1))
-        scjgj = published_list(
-            org.scjgj_admin,
-            org.scjgj,
-            [
-                item_data(name="食品生产条件检查", item_class="A"),
-                item_data(name="特种设备安全检查", item_class="B", item_type="重点检查事项"),
-                item_data(name="消防与市场联合检查", item_class="C"),
-            ],
-        )
-        gaj = published_list(
-            org.gaj_admin,
-            org.gaj,
-            [item_data(name="旅馆业治安检查", item_class="C", subject="州公安局")],
-        )
-        self.scjgj_items = list(scjgj.items.order_by("seq"))
-        self.gaj_items = list(gaj.items.order_by("seq"))
+        self.scjgj_items, self.gaj_items = setup_lists(org)
         self.gaj_head = User.objects.create_user(
             username="gaj_head",
             password=PASSWORD,
@@ -117,30 +102,3 @@ def scheme(**overrides) -> dict:
     }
     data.update(overrides)
     return data
-
-
-def setup_targets(org, counts=None):
-    """A×100, B×50, C×10, D×3 in Korla, in both departments' directories."""
-    counts = counts or {"A": 100, "B": 50, "C": 10, "D": 3}
-    targets = []
-    n = 0
-    for cls, how_many in counts.items():
-        for _ in range(how_many):
-            n += 1
-            targets.append(
-                Target(
-                    jurisdiction=org.prefecture,
-                    code=f"T{n:06d}",
-                    code_kind=Target.CodeKind.OTHER,
-                    name=f"对象{n}",
-                    object_kind=Target.ObjectKind.COMPANY,
-                    region=org.korla,
-                    risk_class=cls,
-                )
-            )
-    Target.objects.bulk_create(targets)
-    entries = []
-    for target in Target.objects.filter(jurisdiction=org.prefecture):
-        entries.append(DirectoryEntry(department=org.scjgj, target=target))
-        entries.append(DirectoryEntry(department=org.gaj, target=target))
-    DirectoryEntry.objects.bulk_create(entries)
