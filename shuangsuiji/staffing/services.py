@@ -657,19 +657,17 @@ def reveal(*, user: User, run: AssignmentRun, value: str) -> AssignmentRun:
         problem, value = entropy.open_commitment(item.commitment, value)
         if problem:
             raise StaffingError(problem)
-        item.value = value
-        item.revealed_by = user
-        item.revealed_at = timezone.now()
-        item.save()
-        audit.record(
-            user,
-            "update",
-            run,
-            after=_snapshot(run),
-            note=f"{item.name} 揭示",
-            department=item.department,
-        )
+        _store_value(user, run, item, value, f"{item.name} 揭示", item.department)
     return run
+
+
+def _store_value(user, run, item: RunEntropy, value: str, note: str, department) -> None:
+    """Keep an entropy value that passed its checks, and audit the run (under the run's lock)."""
+    item.value = value
+    item.revealed_by = user
+    item.revealed_at = timezone.now()
+    item.save()
+    audit.record(user, "update", run, after=_snapshot(run), note=note, department=department)
 
 
 def enter_beacon(*, user: User, run: AssignmentRun, value: str, name: str = "") -> AssignmentRun:
@@ -696,18 +694,7 @@ def enter_beacon(*, user: User, run: AssignmentRun, value: str, name: str = "") 
         problem = entropy.beacon_problem(item.name.split(".")[1], value)
         if problem:
             raise StaffingError(problem)
-        item.value = value
-        item.revealed_by = user
-        item.revealed_at = timezone.now()
-        item.save()
-        audit.record(
-            user,
-            "update",
-            run,
-            after=_snapshot(run),
-            note=f"录入 {item.name} = {value}",
-            department=task.lead_department,
-        )
+        _store_value(user, run, item, value, f"录入 {item.name} = {value}", task.lead_department)
     return run
 
 
