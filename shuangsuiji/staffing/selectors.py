@@ -105,7 +105,7 @@ def team_page(user: User, task: JointTask, run: AssignmentRun, page: str | int |
         )
     )
     mine = viewer_department(user, task)
-    sees_all = user.is_superuser or services.is_auditor(user, task)
+    sees_all = services.sees_every_department(user, task)
     departments = services.task_departments(task)
     result = []
     for team in rows:
@@ -131,7 +131,7 @@ def replacements_of(user: User, task: JointTask, run: AssignmentRun) -> list[Rep
     qs = run.replacements.select_related(
         "team", "department", "out", "substitute", "requested_by", "decided_by"
     ).order_by("requested_at")
-    if not (user.is_superuser or services.is_auditor(user, task) or services.is_lead(user, task)):
+    if not (services.sees_every_department(user, task) or services.is_lead(user, task)):
         qs = qs.filter(department_id=user.department_id)
     return list(qs)
 
@@ -141,7 +141,7 @@ def left_out_rows(user: User, task: JointTask, run: AssignmentRun, params) -> tu
     filtered by department, team/region and inspector code; with names for the viewer's own."""
     rows = E.parse_left_out(services.read_file(run, services.LEFT_OUT))
     mine = viewer_department(user, task)
-    sees_all = user.is_superuser or services.is_auditor(user, task)
+    sees_all = services.sees_every_department(user, task)
     if not sees_all:
         rows = [r for r in rows if mine is not None and r["dept"] == mine.code]
     dept = (params.get("dept") or "").strip().upper()

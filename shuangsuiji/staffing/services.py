@@ -106,6 +106,12 @@ can_read_run = task_services.can_read_records  # the record, its files and the l
 is_lead = task_services.can_lead
 
 
+def sees_every_department(user: User, task: JointTask) -> bool:
+    """Auditors (and superusers) read every department's people and the full left-out file;
+    a department reads its own."""
+    return user.is_superuser or is_auditor(user, task)
+
+
 def _require_lead(user: User, task: JointTask, what: str) -> None:
     permissions.require(
         is_lead(user, task), f"只有牵头部门（{task.lead_department.name}）可以{what}。"
