@@ -29,7 +29,9 @@ import json
 import os
 import random
 import resource
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,11 +47,20 @@ def main() -> None:
     parser.add_argument("--teams", type=int, default=30_000)
     parser.add_argument("--inspectors", type=int, default=5_000, help="over all 5 departments")
     parser.add_argument("--regions", type=int, default=9)
+    parser.add_argument(
+        "--no-parsed",
+        dest="parsed",
+        action="store_false",
+        help="the draw parses the files again (as for a run frozen without the parsed copy)",
+    )
     args = parser.parse_args()
 
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shuangsuiji.settings")
+    import django
+
+    django.setup()  # services (the files' MAC uses the site's key); no database is used
     from shuangsuiji.directory.identifiers import make_uscc
     from shuangsuiji.protocol import assign as A
-    from shuangsuiji.staffing import eligibility as E
 
     rnd = random.Random(20261126)
     per_dept = args.inspectors // len(DEPARTMENTS)
@@ -80,18 +91,75 @@ def main() -> None:
             eligible[(team, d)] = [
                 c for c in by_region[(d, region[target])] if rnd.random() >= 0.01
             ]  # fmt: skip
-    c0 = time.process_time()
-    t0 = time.perf_counter()
+    data_dir = Path(os.environ.get("SHUANGSUIJI_DATA") or tempfile.gettempdir())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="assign-bench-", dir=data_dir))  # the run's folder
+    try:
+        result = timed(args, pairs, eligible, folder, entropy)
+    finally:
+        shutil.rmtree(folder)
+    print(
+        f"{result['teams']:,} teams × {result['departments']} departments, "
+        f"{result['inspectors']:,} inspectors in {args.regions} regions, "
+        f"{result['eligibility_lines']:,} eligibility lines ({result['eligibility_mb']} MB), "
+        f"{result['members']:,} members, {result['shortfalls']} shortfalls"
+        + ("" if args.parsed else "; the draw parses the files again (--no-parsed)")
+        + ":\n  "
+        + "; ".join(
+            f"{name} {result[name + '_s']:.2f} s (CPU {result[name + '_cpu_s']:.2f})"
+            for name in PHASES
+        )
+        + f"\n  freeze {result['freeze_s']:.2f} s (CPU {result['freeze_cpu_s']:.2f}), "
+        f"**draw {result['draw_s']:.2f} s (CPU {result['draw_cpu_s']:.2f})**, "
+        f"total {result['total_s']:.2f} s (CPU {result['cpu_s']:.2f}); "
+        f"peak RSS {result['peak_rss_mb']:,} MB; load average {result['loadavg']:.1f}",
+        flush=True,
+    )
+    print(json.dumps(result))
+
+
+# freeze: files, check, write; draw: read, perform
+PHASES = ("files", "check", "write", "read", "perform")
+
+
+def timed(args, pairs, eligible, folder: Path, entropy: dict) -> dict:
+    """The two steps, as the platform's freeze and perform job do them (see the docstring)."""
+    from shuangsuiji.protocol import assign as A
+    from shuangsuiji.staffing import eligibility as E
+    from shuangsuiji.staffing import services as S
+
+    marks = [(time.perf_counter(), time.process_time())]
+
+    def mark() -> None:
+        marks.append((time.perf_counter(), time.process_time()))
+
+    # The freeze (services.freeze, after the rules)
     need_rows = [
         (team, d, 2 if d == LEAD else 1) for team, _ in pairs for d in DEPARTMENTS
     ]  # fmt: skip
-    teams_bytes = A.teams_file(pairs)
-    need_bytes = A.need_file(need_rows)
-    eligibility_bytes = E.eligibility_bytes(eligible)
-    del eligible
-    t1, c1 = time.perf_counter(), time.process_time()
-    inputs = A.parse_files(teams_bytes, need_bytes, eligibility_bytes, DEPARTMENTS)
-    t2, c2 = time.perf_counter(), time.process_time()
+    files = {
+        "teams.tsv": A.teams_file(pairs),
+        "need.tsv": A.need_file(need_rows),
+        "eligibility.tsv": E.eligibility_bytes(eligible),
+    }
+    eligible.clear()  # the platform's freeze job ends here: its memory is not the draw's
+    mark()
+    frozen = A.parse_files(*(files[n] for n in S.FILES), DEPARTMENTS)
+    mark()
+    S.write_files(folder, files, frozen)
+    hashes = (frozen.teams_sha256, frozen.need_sha256, frozen.eligibility_sha256)
+    eligibility_size = len(files["eligibility.tsv"])
+    eligibility_lines = files["eligibility.tsv"].count(b"\n")
+    del files, frozen
+    if not args.parsed:
+        (folder / S.PARSED).unlink()
+    mark()
+    # The draw (services._perform_locked → _assignment → _inputs, A.perform); not timed: the
+    # database writes after it (teams, 180,000 members)
+    inputs = S.read_inputs(folder, DEPARTMENTS)
+    if (inputs.teams_sha256, inputs.need_sha256, inputs.eligibility_sha256) != hashes:
+        raise SystemExit("the files changed between the steps")
+    mark()
     assignment = A.perform(
         inputs,
         task="2027-XJ-BENCH",
@@ -101,48 +169,38 @@ def main() -> None:
         draw_seed="ab" * 32,
         entropy=entropy,
     )
-    t3, c3 = time.perf_counter(), time.process_time()
-    members = sum(len(e.members) for e in assignment.entries)
+    mark()
     digest = hashlib.sha256(
         json.dumps([e.as_dict() for e in assignment.entries]).encode()
     ).hexdigest()
     result = {
         "teams": len(inputs.teams),
         "departments": len(DEPARTMENTS),
-        "inspectors": per_dept * len(DEPARTMENTS),
+        "inspectors": args.inspectors // len(DEPARTMENTS) * len(DEPARTMENTS),
         "regions": args.regions,
-        "eligibility_lines": eligibility_bytes.count(b"\n"),
-        "eligibility_mb": round(len(eligibility_bytes) / 2**20),
+        "eligibility_lines": eligibility_lines,
+        "eligibility_mb": round(eligibility_size / 2**20),
         "pairs": len(assignment.entries),
-        "members": members,
+        "members": sum(len(e.members) for e in assignment.entries),
         "shortfalls": len(assignment.shortfalls),
-        "files_s": round(t1 - t0, 2),
-        "parse_s": round(t2 - t1, 2),
-        "perform_s": round(t3 - t2, 2),
-        "total_s": round(t3 - t0, 2),
-        # CPU seconds (the machine is shared: wall time includes waiting for a core)
-        "files_cpu_s": round(c1 - c0, 2),
-        "parse_cpu_s": round(c2 - c1, 2),
-        "perform_cpu_s": round(c3 - c2, 2),
-        "cpu_s": round(c3 - c0, 2),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "loadavg": os.getloadavg()[0],
-        "eligibility_sha256": inputs.eligibility_sha256,
-        "assignment_sha256": digest,
+        "parsed_copy": args.parsed,
     }
-    print(
-        f"{result['teams']:,} teams × {result['departments']} departments, "
-        f"{result['inspectors']:,} inspectors in {args.regions} regions, "
-        f"{result['eligibility_lines']:,} eligibility lines ({result['eligibility_mb']} MB), "
-        f"{members:,} members, {result['shortfalls']} shortfalls: files {result['files_s']:.2f} s, "
-        f"parse {result['parse_s']:.2f} s, perform {result['perform_s']:.2f} s, total "
-        f"{result['total_s']:.2f} s (CPU: files {result['files_cpu_s']:.2f} s, parse "
-        f"{result['parse_cpu_s']:.2f} s, perform {result['perform_cpu_s']:.2f} s, total "
-        f"{result['cpu_s']:.2f} s); peak RSS {result['peak_rss_mb']:,} MB; load average "
-        f"{result['loadavg']:.1f}",
-        flush=True,
+    for i, name in enumerate(PHASES):
+        result[f"{name}_s"] = round(marks[i + 1][0] - marks[i][0], 2)
+        result[f"{name}_cpu_s"] = round(marks[i + 1][1] - marks[i][1], 2)
+    # CPU seconds too: the machine is shared, wall time includes waiting for a core
+    for step, (a, b) in {"freeze": (0, 3), "draw": (3, 5), "total": (0, 5)}.items():
+        result[f"{step}_s"] = round(marks[b][0] - marks[a][0], 2)
+        result["cpu_s" if step == "total" else f"{step}_cpu_s"] = round(
+            marks[b][1] - marks[a][1], 2
+        )
+    result.update(
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        loadavg=os.getloadavg()[0],
+        eligibility_sha256=inputs.eligibility_sha256,
+        assignment_sha256=digest,
     )
-    print(json.dumps(result))
+    return result
 
 
 if __name__ == "__main__":
