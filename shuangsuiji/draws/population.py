@@ -59,7 +59,12 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+import threading
+from array import array
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import repeat
 from string import ascii_uppercase
 
 from django.db import connections, transaction
@@ -86,6 +91,13 @@ USE_PSQL = os.environ.get("SHUANGSUIJI_DRAW_PSQL", "1") != "0"
 # of a province's directory in memory rather than in many temporary files, room for the hashed
 # entries of a department's scope, and no JIT compilation.
 PG_SETTINGS = {"work_mem": "256MB", "jit": "off"}
+# PostgreSQL, a department's scope: test the membership against a bitmap of the members' ids
+# (see the module docstring) rather than in the planner's semi-join; SHUANGSUIJI_DRAW_BITMAP=0
+# turns that off (the query then goes as before: hashed SubPlan, or join and sort).
+USE_BITMAP = os.environ.get("SHUANGSUIJI_DRAW_BITMAP", "1") != "0"
+# Largest member id the bitmap takes (its Python build needs one byte per id below it: 128 MB);
+# a larger id sends the query as before.
+BITMAP_MAX_ID = 1 << 27
 
 Progress = Callable[..., object]
 
@@ -131,6 +143,8 @@ class TargetRows:
         # PostgreSQL: the same rows with the scope's semi-join as a hashed SubPlan (see the
         # module docstring); None when the queryset has no ``IN (subquery)`` to rewrite.
         self.hashed = _hashed_semi_joins(qs) if self.vendor == "postgresql" else None
+        # PostgreSQL: whether a ``pk IN (subquery)`` can be tested against a bitmap instead.
+        self.bitmap = self.vendor == "postgresql" and _member_semi_join(qs) is not None
         self._pass: Iterator[tuple[str, str]] | None = None
 
     def __next__(self) -> tuple[str, str]:
@@ -150,6 +164,9 @@ class TargetRows:
         sql, params = self.queryset.query.sql_with_params()
         if self.vendor == "postgresql":
             connection = connections[self.db]
+            if self.bitmap and USE_BITMAP and self._one_snapshot_possible():
+                yield from self._bitmap_blocks()
+                return
             if self.hashed is not None and self._ordered_hashed_plan():
                 sql, params = self.hashed.query.sql_with_params()
             psql = shutil.which("psql") if USE_PSQL else None
@@ -169,6 +186,47 @@ class TargetRows:
                     yield (text + "\n").encode("utf-8")
                 except UnicodeEncodeError as exc:
                     raise ProtocolError("检查对象编码不是有效的 UTF-8 文本 (not UTF-8)") from exc
+
+    def _one_snapshot_possible(self) -> bool:
+        """Whether the members and the rows can be read in one snapshot: outside a transaction
+        (the freeze opens its own, REPEATABLE READ), or inside one that already is REPEATABLE
+        READ or SERIALIZABLE. A READ COMMITTED transaction takes a snapshot per statement, so
+        there the query goes as one statement, as before."""
+        connection = connections[self.db]
+        if not connection.in_atomic_block:
+            return True
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW transaction_isolation")
+            return cursor.fetchone()[0] in ("repeatable read", "serializable")
+
+    def _bitmap_blocks(self) -> Iterator[bytes]:
+        """The scope's rows with the membership tested against a bitmap (module docstring):
+        the members' ids in one statement, then the rows in code order with
+        ``get_bit(bitmap, id)`` in place of the semi-join, both in the same snapshot (a
+        REPEATABLE READ transaction of our own, its snapshot exported to psql)."""
+        connection = connections[self.db]
+        connection.ensure_connection()
+        own = not connection.in_atomic_block
+        with transaction.atomic(using=self.db), connection.cursor() as cursor:
+            if own:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            _set_local(cursor)
+            qs, lookup = _member_semi_join(self.queryset)
+            bits = _member_bits(cursor, qs, lookup)
+            if bits is not None:
+                qs, _ = _member_semi_join(self.queryset, lambda lk: _InBitmap(lk.lhs, bits))
+            elif self.hashed is not None and self._ordered_hashed_plan():
+                qs = self.hashed  # an id too large for the bitmap: as before, same snapshot
+            else:
+                qs = self.queryset
+            sql, params = qs.query.sql_with_params()
+            psql = shutil.which("psql") if USE_PSQL else None
+            if own and psql:
+                cursor.execute("SELECT pg_export_snapshot()")
+                snapshot = cursor.fetchone()[0]
+                yield from self._psql_blocks(psql, sql, params, snapshot=snapshot)
+            else:
+                yield from self._copy_blocks(sql, params)
 
     def _ordered_hashed_plan(self) -> bool:
         """Whether PostgreSQL plans :attr:`hashed` with the semi-join hashed and no sort (the
@@ -201,11 +259,16 @@ class TargetRows:
             if parts:
                 yield _unescape(b"".join(parts))
 
-    def _psql_blocks(self, psql: str, sql: str, params) -> Iterator[bytes]:
+    def _psql_blocks(
+        self, psql: str, sql: str, params, snapshot: str | None = None
+    ) -> Iterator[bytes]:
         """The same COPY through ``psql`` reading a pipe in 1 MB reads: psycopg hands COPY data
         over one row per call, which costs about a microsecond a row in Python (20 s for 20 M
         candidates); psql does that part in C. Used only outside a transaction, since psql has
-        its own session and sees committed rows only (inside one, :meth:`_copy_blocks`)."""
+        its own session and sees committed rows only (inside one, :meth:`_copy_blocks`). With
+        ``snapshot`` (``pg_export_snapshot()`` of an open transaction) psql reads in that
+        snapshot; the query then goes through its standard input (a bitmap can be larger than
+        a command-line argument may be)."""
         import psycopg
 
         connection = connections[self.db]
@@ -229,13 +292,28 @@ class TargetRows:
             "PGCLIENTENCODING": "UTF8",
             "PGOPTIONS": " ".join(f"-c {k}={v}" for k, v in PG_SETTINGS.items()),
         }
+        command = [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo]
+        script = None
+        if snapshot is not None:
+            script = (
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n"
+                f"SET TRANSACTION SNAPSHOT '{snapshot}';\n{query};\nCOMMIT;\n"
+            ).encode()
+            command += ["-f", "-"]
+        else:
+            command += ["-c", query]
         proc = subprocess.Popen(
-            [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", query],
-            stdin=subprocess.DEVNULL,
+            command,
+            stdin=subprocess.PIPE if script is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
         )
+        writer = None
+        if script is not None:
+            # From a thread: psql may start writing rows before it has read the whole script.
+            writer = threading.Thread(target=_feed, args=(proc.stdin, script), daemon=True)
+            writer.start()
         try:
             rest = b""
             while data := proc.stdout.read(PSQL_READ_BYTES):
@@ -253,13 +331,112 @@ class TargetRows:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            if writer is not None:
+                writer.join()
             proc.stdout.close()
             proc.stderr.close()
+
+
+def _feed(pipe, data: bytes) -> None:
+    try:
+        pipe.write(data)
+        pipe.close()
+    except (BrokenPipeError, OSError):  # psql ended early; its exit status tells why
+        pass
 
 
 def _set_local(cursor) -> None:
     for name, value in PG_SETTINGS.items():
         cursor.execute(f"SET LOCAL {name} = '{value}'")
+
+
+def _member_semi_join(queryset: QuerySet, replace: Callable | None = None):
+    """``(copy of queryset, lookup)`` for the first top-level ``pk IN (subquery)`` of the
+    queryset's WHERE (ANDed, not negated; a department scope's ``id IN (SELECT target_id ...)``),
+    replaced in the copy by ``replace(lookup)`` when given; None when there is none. Other
+    conditions (filters, exclusions, other semi-joins) stay as they are."""
+    clone = queryset.all()
+    query = clone.query
+    pk = query.get_meta().pk
+
+    def walk(node: WhereNode):
+        if node.connector != AND or node.negated:
+            return None
+        for i, child in enumerate(node.children):
+            if isinstance(child, WhereNode):
+                if (found := walk(child)) is not None:
+                    return found
+            elif (
+                isinstance(child, In)
+                and isinstance(child.rhs, Query)
+                and getattr(child.lhs, "target", None) is pk
+                and getattr(child.lhs, "alias", None) == query.base_table
+            ):
+                if replace is not None:
+                    node.children[i] = replace(child)
+                return child
+        return None
+
+    found = walk(query.where)
+    return None if found is None else (clone, found)
+
+
+def _member_bits(cursor, queryset: QuerySet, lookup: In) -> bytes | None:
+    """The bitmap of the subquery's ids (bit ``i % 8`` of byte ``i // 8`` set for a member
+    ``i``, PostgreSQL's ``get_bit`` numbering), read with one statement: the server packs the
+    ids into one ``bytea`` of 4 bytes each (``string_agg(int4send(...))``: at 20 M ids ~1 s of
+    server CPU over the scan, 330 MB peak, less than ``array_agg``), which C-level calls turn
+    into an ``array``, one mark byte per id, then bits. None when an id is negative or above
+    :data:`BITMAP_MAX_ID`."""
+    import psycopg
+
+    connection = cursor.db
+    compiler = queryset.query.get_compiler(connection=connection)
+    sql, params = lookup.process_rhs(compiler, connection)
+    # A cursor of its own that binds server-side: Django's binds client-side, which can only
+    # read text (the bytea in hex, twice the bytes).
+    with psycopg.Cursor(connection.connection) as raw:
+        raw.execute(
+            "SELECT max(v), min(v), string_agg(int4send(GREATEST(LEAST(v, %s), -1)::int4), "
+            f"''::bytea) FROM {sql} AS members(v)",
+            (BITMAP_MAX_ID + 1, *params),
+            binary=True,
+        )
+        top, bottom, packed = raw.fetchone()
+    if top is None:
+        return b""  # no member
+    if bottom < 0 or top > BITMAP_MAX_ID:
+        return None
+    ids = array("i")
+    if ids.itemsize != 4:
+        return None
+    ids.frombytes(packed)
+    del packed
+    if sys.byteorder == "little":  # int4send is big-endian
+        ids.byteswap()
+    marks = bytearray(top + 1)
+    deque(map(marks.__setitem__, ids, repeat(1)), 0)
+    del ids
+    bits = 0
+    for shift in range(8):  # the marks of ids 8j+shift, one byte each, to bit `shift` of byte j
+        bits |= int.from_bytes(marks[shift::8], "little") << shift
+    return bits.to_bytes((top + 8) // 8, "little")
+
+
+class _InBitmap(Func):
+    """``pk IN (subquery)`` as a test of the pk against the members' bitmap: the same rows
+    (an id is a member exactly when its bit is set; the CASE keeps ``get_bit`` in range)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, lhs, bits: bytes) -> None:
+        super().__init__(lhs)
+        self.bits = bits
+
+    def as_sql(self, compiler, connection, **extra):
+        lhs, params = compiler.compile(self.source_expressions[0])
+        sql = f"CASE WHEN {lhs} >= 0 AND {lhs} < %s THEN get_bit(%s, {lhs}) = 1 ELSE FALSE END"
+        return sql, (*params, *params, len(self.bits) * 8, self.bits, *params)
 
 
 class _IsTrue(Func):
