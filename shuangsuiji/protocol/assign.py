@@ -532,11 +532,13 @@ def _pick(prefix, eligible: list[str], loads: Sequence[int], need: int) -> list[
     level = min(loads, default=None)
     while len(picked) < need and level is not None:
         group = list(compress(eligible, map(level.__eq__, loads)))
-        ranked = zip(_keys(prefix, group), group, strict=True)
-        if need - len(picked) == 1:  # the usual need of 1: the smallest, no sort
-            picked.append(min(ranked)[1])
+        keys = _keys(prefix, group)
+        if need - len(picked) == 1:
+            # The usual need of 1: the smallest key, no sort and no (key, code) pairs. The group
+            # is in code order, so the first smallest is also the one the order would take.
+            picked.append(group[keys.index(min(keys))])
         else:
-            picked.extend(c for _, c in sorted(ranked)[: need - len(picked)])
+            picked.extend(c for _, c in sorted(zip(keys, group))[: need - len(picked)])
         if len(picked) < need:
             level = min(filter(level.__lt__, loads), default=None)
     return picked
