@@ -30,7 +30,9 @@ import os
 import shutil
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -366,6 +368,11 @@ class Importer:
     def key(self, values: dict):
         return values.get("code")
 
+    def prefetch(self, rows: list[Row]) -> bool:
+        """Start looking ``rows`` up in the background; True if :meth:`classify` of these rows
+        is then to be called one chunk later (see TargetImporter)."""
+        return False
+
     def classify(self, rows: list[Row]) -> None:
         raise NotImplementedError
 
@@ -426,11 +433,12 @@ class TargetImporter(Importer):
             "WHERE department_id = %s AND target_id IN ({in})"
         )
         if bulk.is_postgres():
-            # One index look-up per key, whatever the statistics say: on a table not analysed
-            # since the import began (or read from the pipeline's second connection, which does
-            # not see the import's ANALYZE) the planner chose the (jurisdiction, region, risk)
-            # or (department, active) index for "= ANY(…)" and read every row written so far
-            # once per chunk: quadratic. The unique indexes match both equalities here.
+            # One index look-up per key, whatever the statistics say (with
+            # bulk.index_probes): on a table not analysed since the import began the planner
+            # chose the (jurisdiction, region, risk) or (department, active) index for
+            # "= ANY(…)", and once analysed a hash join over the whole table; either read
+            # every row written so far once per chunk: quadratic. The unique indexes match
+            # both equalities here.
             target_table = bulk.qn(bulk.table(Target))
             self._select_targets = (
                 f"SELECT t.id, t.code, {attrs} FROM unnest(%s::text[]) AS c(code) "
@@ -453,6 +461,7 @@ class TargetImporter(Importer):
             and not (connection.vendor == "sqlite" and connection.is_in_memory_db())
         )
         self.pipeline = bulk.Pipeline() if use_pipeline else None
+        self._ahead: deque[tuple[list[Row], Future]] = deque()  # chunks looked up ahead
         # Look-ups (and PostgreSQL's ids): the second connection while the worker owns the first.
         self._reader = self.pipeline.reader if self.pipeline else None
         # SQLite: the IMMEDIATE transaction holds the write lock from its start, so the next ids
@@ -467,11 +476,20 @@ class TargetImporter(Importer):
             *(_TARGET_ATTR[f] for f in TARGET_IMPORT_FIELDS), "created_at", "updated_at",
         ]  # fmt: skip
 
-    def classify(self, rows: list[Row]) -> None:
+    def prefetch(self, rows: list[Row]) -> bool:
+        """Start the look-ups of ``rows`` in the pipeline's look-up thread (the caller then
+        classifies them one chunk later). False when there is no pipeline."""
+        if self.pipeline is None:
+            return False
         codes = [r.values["code"] for r in rows]
+        self._ahead.append((rows, self.pipeline.look_up(lambda conn: self._existing(codes, conn))))
+        return True
+
+    def _existing(self, codes: list[str], using) -> tuple[dict, dict]:
+        """The targets with these codes (by code) and the department's entries (by target id)."""
         keys = ("id", "code", *TARGET_IMPORT_FIELDS)
         existing = {}
-        for record in self._lookup(self._select_targets, self.jurisdiction_id, codes):
+        for record in self._lookup(self._select_targets, self.jurisdiction_id, codes, using):
             target = dict(zip(keys, record, strict=True))
             target["established"] = bulk.read_date(target["established"])
             for flag in _TARGET_BOOLS:
@@ -481,9 +499,16 @@ class TargetImporter(Importer):
         if existing:
             ids = [t["id"] for t in existing.values()]
             for entry_id, target_id, tags, active in self._lookup(
-                self._select_entries, self.department.pk, ids
+                self._select_entries, self.department.pk, ids, using
             ):
                 entries[target_id] = {"id": entry_id, "tags": tags, "active": bool(active)}
+        return existing, entries
+
+    def classify(self, rows: list[Row]) -> None:
+        if self._ahead and self._ahead[0][0] is rows:
+            existing, entries = self._ahead.popleft()[1].result()
+        else:
+            existing, entries = self._existing([r.values["code"] for r in rows], self._reader)
         for row in rows:
             values = row.values
             target = existing.get(values["code"])
@@ -502,11 +527,11 @@ class TargetImporter(Importer):
             else:
                 row.status = "unchanged"
 
-    def _lookup(self, sql: str, owner: int, keys: list) -> list[tuple]:
+    def _lookup(self, sql: str, owner: int, keys: list, using=None) -> list[tuple]:
         if not bulk.is_postgres():
-            return bulk.select_in(sql, [owner], keys, using=self._reader)
+            return bulk.select_in(sql, [owner], keys, using=using)
         out: list[tuple] = []
-        with (self._reader or connection).cursor() as cursor:
+        with (using or connection).cursor() as cursor, bulk.index_probes(cursor):
             for start in range(0, len(keys), bulk.IN_CHUNK):
                 cursor.execute(sql, [list(keys[start : start + bulk.IN_CHUNK]), owner])
                 out.extend(cursor.fetchall())
@@ -988,6 +1013,7 @@ def _run_importer(
         report(0, total, f"正在校验{table.where}")
         seen: dict = {}
         chunk: list[Row] = []
+        waiting: list[Row] = []  # a chunk whose look-ups run in the background (prefetch)
         done = 0
 
         def flush(chunk: list[Row]) -> None:
@@ -1030,10 +1056,15 @@ def _run_importer(
                 continue
             chunk.append(Row(number, values))
             if len(chunk) >= CHUNK:
-                flush(chunk)
+                if importer.prefetch(chunk):  # looked up meanwhile; classified one chunk later
+                    flush(waiting)
+                    waiting = chunk
+                else:
+                    flush(chunk)
                 chunk = []
                 done = counts.total
                 report(done, max(total, done), None)
+        flush(waiting)
         flush(chunk)
         if counts.total == 0:
             raise FileRejected(f"{table.where}只有列标题，没有数据行")

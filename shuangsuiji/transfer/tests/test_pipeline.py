@@ -1,5 +1,5 @@
 """A target import whose transaction is the outermost one (as in the job worker and the CLI):
-its writes run in a worker thread (bulk.Pipeline) with look-ups on a second connection (on
+its writes run in a worker thread (bulk.Pipeline) with look-ups, one chunk ahead, on other connections (on
 PostgreSQL, and on SQLite with a database file: the test database in memory cannot, see
 test_bench_sqlite_file for that case). Real transactions here, several small chunks, and the same outcomes as without it:
 new, changed, removed rows, all-or-nothing refusal of a later invalid chunk, and an error in the
@@ -30,6 +30,13 @@ def small_chunks(monkeypatch):
         return real(self, work)
 
     monkeypatch.setattr(bulk.Pipeline, "submit", submit)
+    real_look_up = bulk.Pipeline.look_up
+
+    def look_up(self, work):
+        used.append("look-up")
+        return real_look_up(self, work)
+
+    monkeypatch.setattr(bulk.Pipeline, "look_up", look_up)
     return used
 
 
@@ -51,6 +58,8 @@ def test_chunks_written_by_the_worker_match_the_file(org, tmp_path, small_chunks
     first = run(org, tmp_path, [TARGET_HEADINGS, *(target_row(n) for n in range(1, 8))])
     assert first.status == Status.APPLIED and first.new == 7
     assert small_chunks or (connection.vendor == "sqlite" and connection.is_in_memory_db())
+    # the look-ups of later chunks ran ahead, in the pipeline's look-up thread
+    assert "look-up" in small_chunks or not small_chunks
     rows = [
         TARGET_HEADINGS + ["出入库"],
         target_row(1, 名称="改名一") + ["入库"],
@@ -114,3 +123,29 @@ def test_an_error_in_the_worker_rolls_everything_back(org, tmp_path, small_chunk
     assert not Target.objects.exists() and not DirectoryEntry.objects.exists()
     assert not AuditChunk.objects.exists()
     assert ImportBatch.objects.get().status == Status.FAILED
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_look_ups_probe_the_unique_index_on_an_analysed_table(org, tmp_path):
+    """Once ANALYZE has counted the rows, the planner would hash-join the look-up with a scan
+    of the whole table (per chunk of every later import); bulk.index_probes leaves it the
+    index probes, and puts the settings back."""
+    assert run(org, tmp_path, [TARGET_HEADINGS, *(target_row(n) for n in range(1, 40))]).new == 39
+    batch = ImportBatch.objects.latest("pk")
+    importer = services.TargetImporter(batch=batch, user=org.scjgj_admin, apply=False)
+    codes = [uscc(n) for n in range(1, 3000)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE directory_target")
+        cursor.execute("SET enable_indexscan = on")  # the probe needs no other help
+        explain = "EXPLAIN " + importer._select_targets
+        cursor.execute(explain, [codes, org.scjgj.jurisdiction_id])
+        default = "\n".join(r[0] for r in cursor.fetchall())
+        with bulk.index_probes(cursor):
+            cursor.execute(explain, [codes, org.scjgj.jurisdiction_id])
+            probed = "\n".join(r[0] for r in cursor.fetchall())
+        cursor.execute("SHOW enable_hashjoin")
+        assert cursor.fetchone()[0] == "on"
+    assert "Hash Join" in default  # what the planner does on its own (the reason for the fix)
+    assert "Hash" not in probed and "Seq Scan" not in probed
+    assert "Nested Loop" in probed and "target_code_unique" in probed
+    assert len(importer._lookup(importer._select_targets, org.scjgj.jurisdiction_id, codes)) == 39
