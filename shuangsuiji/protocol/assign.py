@@ -538,7 +538,7 @@ def _pick(prefix, eligible: list[str], loads: Sequence[int], need: int) -> list[
             # is in code order, so the first smallest is also the one the order would take.
             picked.append(group[keys.index(min(keys))])
         else:
-            picked.extend(c for _, c in sorted(zip(keys, group))[: need - len(picked)])
+            picked.extend(c for _, c in sorted(zip(keys, group, strict=True))[: need - len(picked)])
         if len(picked) < need:
             level = min(filter(level.__lt__, loads), default=None)
     return picked
