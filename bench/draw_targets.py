@@ -29,10 +29,14 @@ the whole jurisdiction.
 
 ``--query-cpu`` (PostgreSQL, with ``--department-share``): before the draw, run the scope's
 population query alone (``COPY (…) TO STDOUT`` read and dropped by psycopg, the freeze's session
-settings, parallel workers off so that one backend does all the work) in both shapes — as
-Django writes it (hash join + sort) and as the freeze sends it (``(id IN (…)) IS TRUE``, a hashed
-SubPlan on the ordered index) — and print wall seconds and the backend's CPU seconds (from
-``/proc/<pid>/stat``: the server is on this machine) and its peak RSS.
+settings, parallel workers off so that one backend does all the work) in each shape — as
+Django writes it (hash join + sort), as a hashed SubPlan (``(id IN (…)) IS TRUE``, only when
+planned so) and with the bitmap (the members' ids read first, then ``get_bit`` on the ordered
+index; what the freeze uses) — and print wall seconds and the backend's CPU seconds (from
+``/proc/<pid>/stat``: the server is on this machine) and its peak RSS. The draw prints how the
+freeze read the rows (``bitmap``, ``hashed``, ``as written``); ``SHUANGSUIJI_DRAW_BITMAP=0`` in the
+environment draws without the bitmap. With ``--check`` and a share, also whether the bitmap's
+rows are byte for byte those of the query without it.
 
 ``--sorted-index`` keeps (else drops, to measure without it) the index that gives the codes in
 byte order with the risk class (PostgreSQL ``(jurisdiction_id, code COLLATE "C") INCLUDE
@@ -335,10 +339,33 @@ def _query_cpu(rows) -> dict:
     from shuangsuiji.draws import population as P
 
     connection.ensure_connection()
+    from django.db import transaction
+
     out = {"planned_hashed": rows._ordered_hashed_plan()}
     shapes = [("join_sort", rows.queryset)]
     if out["planned_hashed"]:  # else an unhashed SubPlan would rescan the entries per target
         shapes.append(("hashed", rows.hashed))
+    # The bitmap shape: the members' ids (one statement, timed here on Django's connection, in
+    # this process) and then the rows with get_bit (timed below like the other shapes).
+    with transaction.atomic(), connection.cursor() as cursor:
+        P._set_local(cursor)
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+        c0, t0, m0 = _server_cpu(pid), time.perf_counter(), _cpu()
+        qs, lookup = P._member_semi_join(rows.queryset)
+        bits = P._member_bits(cursor, qs, lookup)
+        out["bitmap_members"] = {
+            "wall_s": round(time.perf_counter() - t0, 2),
+            "server_cpu_s": round(_server_cpu(pid) - c0, 2),
+            "our_cpu_s": round(_cpu() - m0, 2),
+            "bitmap_bytes": len(bits),
+            "server_peak_rss_mb": _server_hwm(pid),
+            "loadavg": os.getloadavg()[0],
+        }
+    shapes.append(
+        ("bitmap", P._member_semi_join(rows.queryset, lambda lk: P._InBitmap(lk.lhs, bits))[0])
+    )
     for shape, qs in shapes:
         sql, params = qs.query.sql_with_params()
         query = psycopg.ClientCursor(connection.connection).mogrify(sql, params)
@@ -347,26 +374,33 @@ def _query_cpu(rows) -> dict:
                 conn.execute(f"SET {name} = '{value}'")
             pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
             plan = [r[0] for r in conn.execute(f"EXPLAIN {query}")]
-
-            def cpu(pid=pid) -> float:
-                f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
-
-            c0, t0, count = cpu(), time.perf_counter(), 0
+            c0, t0, count = _server_cpu(pid), time.perf_counter(), 0
             with conn.cursor().copy(f"COPY ({query}) TO STDOUT") as copy:
                 for _ in copy:
                     count += 1
-            status = Path(f"/proc/{pid}/status").read_text()
-            hwm = next(x for x in status.splitlines() if x.startswith("VmHWM"))
             out[shape] = {
                 "rows": count,
                 "wall_s": round(time.perf_counter() - t0, 2),
-                "server_cpu_s": round(cpu() - c0, 2),
-                "server_peak_rss_mb": round(int(hwm.split()[1]) / 1024),
+                "server_cpu_s": round(_server_cpu(pid) - c0, 2),
+                "server_peak_rss_mb": _server_hwm(pid),
                 "plan": plan[0].split("  (")[0],
                 "loadavg": os.getloadavg()[0],
             }
     return out
+
+
+def _server_cpu(pid: int) -> float:
+    """CPU seconds of a PostgreSQL backend on this machine."""
+    f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_hwm(pid: int) -> int:
+    """Peak RSS (MB) of a PostgreSQL backend, shared buffers it touched included."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return round(
+        int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
+    )
 
 
 def draw(
@@ -398,10 +432,11 @@ def draw(
         queryset = Target.objects.filter(jurisdiction=pref)
     c0 = _cpu()
     t0 = time.perf_counter()
+    rows = P.rows(queryset, "risk")
     frozen = P.freeze(
         task_code="2027-XJ-BENCH",
         draw_number=1,
-        rows=P.rows(queryset, "risk"),
+        rows=rows,
         excluded=[],
         allocation=ALLOCATION,
         sealed=sealed,
@@ -438,10 +473,26 @@ def draw(
         ),
         "population_mb": round(frozen.population_path.stat().st_size / 2**20),
         "loadavg": os.getloadavg()[0],
+        "shape": rows.shape,  # PostgreSQL: how the freeze read a scope (bitmap, hashed, ...)
     }
     if queries:
         out["query_cpu"] = queries
     if check:
+        if share:
+            # The rows as the freeze read them (bitmap) against the query as Django writes it.
+            import hashlib
+
+            def digest(enabled: bool) -> str:
+                P.USE_BITMAP, before = enabled, P.USE_BITMAP
+                try:
+                    h = hashlib.sha256()
+                    for block in P.rows(queryset, "risk").blocks():
+                        h.update(block)
+                    return h.hexdigest()
+                finally:
+                    P.USE_BITMAP = before
+
+            out["same_rows_as_written"] = digest(True) == digest(False)
         rows = list(P.rows(queryset, "risk"))
         t3 = time.perf_counter()
         memory = D.freeze(
@@ -589,14 +640,31 @@ def main() -> None:
         f"{r['population_mb']} MB; load average {r['loadavg']:.1f}",
         flush=True,
     )
+    if r.get("shape"):
+        print(f"the freeze read the rows as: {r['shape']}", flush=True)
     for shape, q in r.get("query_cpu", {}).items():
         if shape == "planned_hashed":
-            print(f"query: the freeze planned the hashed shape: {q}", flush=True)
+            print(f"query: the hashed shape would be planned: {q}", flush=True)
+            continue
+        if shape == "bitmap_members":
+            print(
+                f"query alone, bitmap: the members' ids in {q['wall_s']:.2f} s, server CPU "
+                f"{q['server_cpu_s']:.2f} s, ours {q['our_cpu_s']:.2f} s, bitmap "
+                f"{q['bitmap_bytes']:,} bytes, server peak RSS {q['server_peak_rss_mb']} MB, "
+                f"load average {q['loadavg']:.1f}",
+                flush=True,
+            )
             continue
         print(
             f"query alone, {shape} ({q['plan']}): {q['rows']:,} rows in {q['wall_s']:.2f} s, "
             f"server CPU {q['server_cpu_s']:.2f} s, server peak RSS {q['server_peak_rss_mb']} MB, "
             f"load average {q['loadavg']:.1f}",
+            flush=True,
+        )
+    if "same_rows_as_written" in r:
+        print(
+            "check: the bitmap's rows are byte for byte those of the query as Django writes it: "
+            f"{r['same_rows_as_written']}",
             flush=True,
         )
     if "check" in r:

@@ -36,20 +36,40 @@ COPY is read through ``psql`` when it is installed (see :meth:`TargetRows._psql_
 
 A department's scope (``directory.selectors.scope_targets``) is that index's rows semi-joined
 with the department's active directory entries (``id IN (SELECT target_id ...)``). PostgreSQL
-turns that into a join, and a join's output has no order: it hash-joins and sorts (at 5 M targets,
-2.5 M in the scope: 6.7 s server CPU; 20 M / 10 M: 27.6 s), or, told not to sort, probes the
-entries once per target (5 M: 14 s CPU). On PostgreSQL the freeze therefore sends the same
-condition as ``(id IN (SELECT ...)) IS TRUE``, which the planner keeps as a *hashed SubPlan*:
-the entries' target ids are hashed once and every row of the ordered index scan is tested
-against the hash, in order, without a sort (5 M: 3.7 s CPU; 20 M / 10 M: 17.6 s, ~90 bytes of
-server memory per hashed entry). The planner hashes up to ~16 M entries with these settings;
-beyond, or when the plan has a sort anyway, the query goes as Django wrote it. Identical rows:
-an ``IN`` whose operands cannot be NULL is true or false, and WHERE keeps exactly the true rows;
-the ORDER BY is unchanged. It is used only when ``EXPLAIN`` shows that plan (hashed, no Sort
-node) — an unhashed SubPlan would rescan the entries for every target. SQLite keeps the query
-as written (there the rewrite measured slower). JIT compilation is turned off for the freeze's
-query (it cost ~2 s at 5 M and buys nothing for these expressions). Figures: bench/README.md
-(``--department-share``).
+turns that into a join, and a join's output has no order: it hash-joins and sorts (20 M targets
+all in the scope: 43 s server CPU, 63 s for the draw), or, told not to sort, probes the entries
+once per target (slower still). On PostgreSQL the freeze therefore tests the membership against
+a **bitmap** instead (:meth:`TargetRows._bitmap_blocks`):
+
+1. one statement reads the subquery's ids, packed by the server into one ``bytea`` of 4 bytes
+   an id (``string_agg(int4send(id))``); C-level calls turn it into an ``array``, one mark byte
+   per id and then one bit per id (2.5 MB for ids up to 20 M; at 20 M ids ~2.8 s of server CPU
+   and ~0.9 s of ours);
+2. the rows query is the same queryset with that ``id IN (...)`` replaced by ``get_bit(bitmap,
+   id) = 1``: an index-only scan of the code index in code order with a cheap filter, no join,
+   no sort, no hash table (20 M rows: ~4 s of server CPU, 170 MB).
+
+Both statements must see **one state of the directory**: outside a transaction the freeze opens
+its own ``REPEATABLE READ, READ ONLY`` transaction on Django's connection, reads the members in
+it, and hands its snapshot (``pg_export_snapshot()``) to the ``psql`` that reads the rows (``SET
+TRANSACTION SNAPSHOT``), or reads the rows on the same connection without psql. Inside a caller's
+transaction that is REPEATABLE READ or SERIALIZABLE both go on the caller's connection (one
+snapshot, uncommitted rows seen); inside a READ COMMITTED one (a snapshot per statement) the
+query goes as one statement as before. Identical rows: an id is a member exactly when its bit is
+set (a ``CASE`` keeps ``get_bit`` within the bitmap), the other conditions (filters, the draw's
+exclusions, other subqueries) stay in SQL, the ORDER BY is unchanged. Only the first top-level
+``pk IN (subquery)`` of the WHERE is moved (not one under OR or NOT); an id below 0 or above
+:data:`BITMAP_MAX_ID` sends the query as before (in the same snapshot).
+
+As before (and still used without the bitmap: ``SHUANGSUIJI_DRAW_BITMAP=0``, or a READ
+COMMITTED transaction) the freeze sends the semi-join as ``(id IN (SELECT ...)) IS TRUE``, which
+the planner keeps as a *hashed SubPlan* probed per row in index order (20 M targets, 10 M in the
+scope: 15–17.6 s server CPU, ~1 GB of server memory, against ~4 s with the bitmap); the planner
+hashes only up to ~16 M entries with these settings and it is used only when ``EXPLAIN`` shows
+that plan (hashed, no Sort node) — an unhashed SubPlan would rescan the entries for every target.
+Else the query goes as Django wrote it. SQLite keeps the query as written (there the rewrite
+measured slower). JIT compilation is turned off for the freeze's queries (it cost ~2 s at 5 M
+and buys nothing for these expressions). Figures: bench/README.md (``--department-share``).
 """
 
 from __future__ import annotations
@@ -146,6 +166,8 @@ class TargetRows:
         # PostgreSQL: whether a ``pk IN (subquery)`` can be tested against a bitmap instead.
         self.bitmap = self.vendor == "postgresql" and _member_semi_join(qs) is not None
         self._pass: Iterator[tuple[str, str]] | None = None
+        # How the last pass read the rows on PostgreSQL: "bitmap", "hashed" or "as written".
+        self.shape: str | None = None
 
     def __next__(self) -> tuple[str, str]:
         """Also an iterator (one pass), for callers that use ``next()``."""
@@ -167,8 +189,10 @@ class TargetRows:
             if self.bitmap and USE_BITMAP and self._one_snapshot_possible():
                 yield from self._bitmap_blocks()
                 return
+            self.shape = "as written"
             if self.hashed is not None and self._ordered_hashed_plan():
                 sql, params = self.hashed.query.sql_with_params()
+                self.shape = "hashed"
             psql = shutil.which("psql") if USE_PSQL else None
             if psql and not connection.in_atomic_block:
                 yield from self._psql_blocks(psql, sql, params)
@@ -215,10 +239,13 @@ class TargetRows:
             bits = _member_bits(cursor, qs, lookup)
             if bits is not None:
                 qs, _ = _member_semi_join(self.queryset, lambda lk: _InBitmap(lk.lhs, bits))
+                self.shape = "bitmap"
             elif self.hashed is not None and self._ordered_hashed_plan():
                 qs = self.hashed  # an id too large for the bitmap: as before, same snapshot
+                self.shape = "hashed"
             else:
                 qs = self.queryset
+                self.shape = "as written"
             sql, params = qs.query.sql_with_params()
             psql = shutil.which("psql") if USE_PSQL else None
             if own and psql:

@@ -141,6 +141,7 @@ def test_outside_a_transaction_the_bitmap_gives_the_scope_exactly(
     rows = P.rows(qs, "risk")
     assert rows.bitmap
     assert list(rows) == expected
+    assert rows.shape == "bitmap"
     assert calls["bits"] and all(b is not None for b in calls["bits"])
     if use_psql and shutil.which("psql"):
         # psql reads the rows in the snapshot the members were read in.
@@ -204,6 +205,7 @@ def test_in_a_read_committed_transaction_the_query_goes_as_one_statement(org, mo
     rows = P.rows(scope_targets(org.scjgj, {"tag": "重点"}), "risk")
     assert rows.bitmap and not rows._one_snapshot_possible()
     assert list(rows) == _expected(org, {"tag": "重点"})
+    assert rows.shape in ("hashed", "as written")
     assert calls["bits"] == [] and calls["psql"] == []
 
 
@@ -255,8 +257,9 @@ def test_an_id_beyond_the_bitmap_sends_the_query_as_before(org, monkeypatch):
     targets = _directory(org)
     monkeypatch.setattr(P, "BITMAP_MAX_ID", min(t.pk for t in targets.values()))
     calls = _spy(monkeypatch)
-    assert list(P.rows(scope_targets(org.scjgj, {}), "risk")) == _expected(org, {})
-    assert calls["bits"] == [None]
+    rows = P.rows(scope_targets(org.scjgj, {}), "risk")
+    assert list(rows) == _expected(org, {})
+    assert calls["bits"] == [None] and rows.shape in ("hashed", "as written")
 
 
 @pytest.mark.django_db(transaction=True)
