@@ -21,7 +21,8 @@ database is read or written):
 - **draw** (services._perform_locked without its database writes, in a fresh process as the
   background job is): **read** = services.read_inputs (the files, their hashes, the sealed parse
   or with ``--no-parsed`` a full parse and check); **perform** = protocol.assign.perform (the
-  statement, the seed, the run of §2.3).
+  statement, the seed, the run of §2.3); **record** = the record and the release entry as JSON.
+  Not timed: the job's database writes (teams, members, the record) and audit.
 
 The files are made from the per-pair code lists with the same random numbers as earlier versions
 of this bench (codes ``GAJ-0001``), so ``assignment_sha256`` (the SHA-256 of the entries as JSON)
@@ -176,7 +177,7 @@ def main() -> None:
 
 
 FREEZE = ("rules", "files", "check", "write")
-DRAW = ("read", "perform")
+DRAW = ("read", "perform", "record")
 
 
 def _person(E, pk: int, dept: str, region: str):
@@ -260,8 +261,9 @@ def freeze(args, pairs, eligible: dict, rules: dict, folder: Path) -> dict:
 
 
 def draw(folder: Path) -> dict:
-    """services._perform_locked up to its database writes: read the files, perform."""
+    """services._perform_locked without its database writes: read the files, perform, record."""
     from shuangsuiji.protocol import assign as A
+    from shuangsuiji.protocol import draw as D
     from shuangsuiji.staffing import services as S
 
     timer = Timer()
@@ -277,6 +279,10 @@ def draw(folder: Path) -> dict:
         entropy={"beacon.fc3d.2027061": "482", "party.SCJGJ": "7a" * 32},
     )
     timer.lap("perform")
+    # The record and the release entry, as _perform_locked makes them (_record_bytes, _publish)
+    doc = A.record(assignment, announcement_sha256=D.sha256_hex(b"announcement"))
+    D.dumps(A.release_entry(doc, D.dumps(doc)))
+    timer.lap("record")
     result = timer.step("draw", DRAW)
     entries = [e.as_dict() for e in assignment.entries]
     return result | {
