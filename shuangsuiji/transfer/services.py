@@ -34,6 +34,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -45,7 +46,7 @@ from shuangsuiji.core import audit, jobs, permissions
 from shuangsuiji.core.models import AuditEntry, Department, Job, Jurisdiction, User
 from shuangsuiji.directory.models import DirectoryEntry, Inspector, Target, unpack
 
-from . import bulk, changelog, readers, schemas
+from . import bulk, changelog, checking, schemas
 from .models import ImportBatch
 from .readers import FileRejected
 
@@ -365,6 +366,10 @@ class Importer:
         regions, codes = _descendant_regions(self.department.jurisdiction)
         return schemas.Context(regions=regions, region_codes=codes, today=timezone.localdate())
 
+    # May the rows be read and validated in a second process (checking.open_checked)? Only if
+    # the duplicate key is the schema's key column, the one key the second process knows.
+    checks_apart = False
+
     def key(self, values: dict):
         return values.get("code")
 
@@ -398,7 +403,7 @@ _TARGET_ATTR = {f: ("region_id" if f == "region" else f) for f in TARGET_IMPORT_
 _TARGET_TYPE = audit.object_type(Target)
 _ENTRY_TYPE = audit.object_type(DirectoryEntry)
 _TARGET_DEFAULTS = {f: Target._meta.get_field(f).get_default() for f in TARGET_IMPORT_FIELDS}
-_TARGET_DEFAULTS_ITEMS = tuple(_TARGET_DEFAULTS.items())
+_target_fields = itemgetter(*_TARGET_DEFAULTS)  # a target's import fields, in that order
 # A new target's audit snapshot, as a list of values in this order (changelog ``fields``).
 _TARGET_SNAPSHOT_FIELDS = ("code", "code_kind", *_TARGET_DEFAULTS)
 _ESTABLISHED_AT = _TARGET_SNAPSHOT_FIELDS.index("established")
@@ -418,6 +423,8 @@ def _row_code(row: Row) -> str:
 class TargetImporter(Importer):
     """Targets: the master record (总库, per jurisdiction) plus the department's entry (入库/出库,
     tags). Reads and writes go through :mod:`.bulk` (see there why)."""
+
+    checks_apart = True
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -560,7 +567,9 @@ class TargetImporter(Importer):
         create = Action.CREATE
         for row, target_id in zip(new_rows, ids, strict=True):
             values = row.values
-            target = {k: values.get(k, d) for k, d in _TARGET_DEFAULTS_ITEMS}
+            # The row's values over the defaults (C-level merges; the extra keys such as
+            # ``tags`` are never read from a target).
+            target = {**_TARGET_DEFAULTS, **values}
             code = values["code"]
             if "object_kind" not in values:
                 key = (values["code_kind"], code[:2])
@@ -571,7 +580,7 @@ class TargetImporter(Importer):
             # The audit snapshot (the values core.audit.snapshot would write, in the order of
             # _TARGET_SNAPSHOT_FIELDS) doubles as the row: the ISO date string is what SQLite
             # stores and what COPY's text format reads.
-            after = [code, values["code_kind"], *target.values()]
+            after = [code, values["code_kind"], *_target_fields(target)]
             if target["established"] is not None:
                 after[_ESTABLISHED_AT] = target["established"].isoformat()
             inserts.append((target_id, jurisdiction_id, *after, now, now))
@@ -740,6 +749,8 @@ _INSPECTOR_FIELDS = frozenset(INSPECTOR_IMPORT_FIELDS) | {"active"}
 
 
 class InspectorImporter(Importer):
+    checks_apart = True
+
     def key(self, values):
         return values.get("id_number")
 
@@ -996,22 +1007,16 @@ def _run_importer(
     counts = Counts()
     report_path = batch.file.parent / "errors.xlsx"
     errors = ErrorReport(report_path)
-    with readers.open_table(
+    with checking.open_checked(
         batch.file,
         filename=batch.filename,
-        sheet_hint=schema.sheet_name,
-        is_header=schema.is_header,
-    ) as table:
-        header = schema.map_headers(table.headers, where=table.where)
-        clean = schema.cleaner(header, context)
-        key_heading = (
-            header.headings[schema.key]
-            if schema.key in header.headings
-            else schema.by_key[schema.key].heading
-        )
-        total = table.total_estimate
-        report(0, total, f"正在校验{table.where}")
-        seen: dict = {}
+        schema=schema,
+        context=context,
+        key=importer.key,
+        apart=importer.checks_apart,
+    ) as checked:
+        total = checked.total_estimate
+        report(0, total, f"正在校验{checked.where}")
         chunk: list[Row] = []
         waiting: list[Row] = []  # a chunk whose look-ups run in the background (prefetch)
         done = 0
@@ -1033,22 +1038,8 @@ def _run_importer(
                 with _phase("write"):
                     importer.write(good)
 
-        for number, cells in table.rows:
+        for number, values, row_errors in checked.rows:
             counts.total += 1
-            values, row_errors = clean(cells)
-            key = importer.key(values)
-            if key is not None:
-                first = seen.get(key)
-                if first is None:
-                    seen[key] = number
-                else:
-                    row_errors.append(
-                        (
-                            key_heading,
-                            values.get(schema.key) or values.get("name"),
-                            f"与第 {first} 行重复",
-                        )
-                    )
             if row_errors:
                 counts.invalid += 1
                 for heading, value, message in row_errors:
@@ -1067,12 +1058,14 @@ def _run_importer(
         flush(waiting)
         flush(chunk)
         if counts.total == 0:
-            raise FileRejected(f"{table.where}只有列标题，没有数据行")
+            raise FileRejected(f"{checked.where}只有列标题，没有数据行")
         if apply:
             importer.finish()
         counts.errors = errors.count
         written = errors.close()
-        return Outcome(counts, table.sheet_name, table.where, written, errors.sample, errors.count)
+        return Outcome(
+            counts, checked.sheet_name, checked.where, written, errors.sample, errors.count
+        )
 
 
 def _save_outcome(batch: ImportBatch, outcome: Outcome, **extra) -> None:
