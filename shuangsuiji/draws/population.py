@@ -396,6 +396,7 @@ def _member_semi_join(queryset: QuerySet, replace: Callable | None = None):
             elif (
                 isinstance(child, In)
                 and isinstance(child.rhs, Query)
+                and not child.rhs.external_aliases  # runs on its own (not correlated)
                 and getattr(child.lhs, "target", None) is pk
                 and getattr(child.lhs, "alias", None) == query.base_table
             ):

@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import OuterRef
 
 from shuangsuiji.directory.models import DirectoryEntry, Target, pack
 from shuangsuiji.directory.selectors import scope_targets
@@ -249,6 +250,8 @@ def test_exclusions_and_other_semi_joins_stay_in_the_query(org, monkeypatch):
     assert P._member_semi_join(Target.objects.filter(region_id__in=[1])) is None
     either = Target.objects.filter(id__in=excluded) | Target.objects.filter(code="x")
     assert P._member_semi_join(either) is None  # under an OR: not a plain membership
+    correlated = DirectoryEntry.objects.filter(target_id=OuterRef("id")).values("target_id")
+    assert P._member_semi_join(Target.objects.filter(id__in=correlated)) is None
 
 
 @pytest.mark.django_db(transaction=True)
