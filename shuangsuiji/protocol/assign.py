@@ -83,8 +83,8 @@ def form_teams(
 @contextmanager
 def _no_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while parsing or running: both make no reference
-    cycles, but each full collection would walk every listed code again (16 M at 9 regions;
-    about a quarter of the run's time). Collection resumes afterwards."""
+    cycles, but each full collection would walk every listed code again (16 M at 9 regions:
+    about a third of the run's time). Collection resumes afterwards."""
     enabled = gc.isenabled()
     gc.disable()
     try:
