@@ -330,6 +330,10 @@ def _scope_draw_equals_memory(org, tmp_path, expected, *, hashed=False):
     else:
         assert rows.hashed is None
     assert list(rows) == expected
+    if connection.vendor == "postgresql":
+        # Outside a (READ COMMITTED) transaction the bitmap, unless turned off.
+        bitmap = P.USE_BITMAP and not connection.in_atomic_block
+        assert rows.shape == ("bitmap" if bitmap else "hashed" if hashed else "as written")
     allocation = "mode=ratio;A=5000;B=3000;C=10000;D=2000;U=5000"
     frozen = P.freeze(
         task_code="2026-XJ-0002",
@@ -375,11 +379,14 @@ def test_a_department_scope_is_exactly_its_active_entries_in_byte_order(
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("hashed", [False, True])
+@pytest.mark.parametrize("bitmap", [False, True])
 def test_a_department_scope_outside_a_transaction_gives_the_same_rows(
-    org, tmp_path, monkeypatch, hashed
+    org, tmp_path, monkeypatch, hashed, bitmap
 ):
-    # PostgreSQL: read through psql (its own session, PGOPTIONS), as a background job's freeze.
+    # PostgreSQL: read through psql (its own session, PGOPTIONS), as a background job's freeze;
+    # with the bitmap (test_population_bitmap.py) or, turned off, the query as before.
     monkeypatch.setattr(P, "PG_SETTINGS", {**P.PG_SETTINGS, **FORCE[hashed]})
+    monkeypatch.setattr(P, "USE_BITMAP", bitmap)
     _scope_draw_equals_memory(org, tmp_path, _scope_fixture(org), hashed=hashed)
 
 
