@@ -8,14 +8,12 @@ record gathers everything an auditor needs to replay it (§2.5).
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import marshal
 import re
 import sys
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress, repeat
@@ -31,6 +29,7 @@ from .draw import (
     commitments,
     entropy_kind,
     id_problem,
+    no_gc,
     parse_instant,
     sha256_hex,
     statement_lines,
@@ -78,20 +77,6 @@ def form_teams(
         size[number - 1] += 1
         numbers.append(number)
     return [(team_code(n, len(size)), t) for n, t in zip(numbers, order, strict=True)]
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while parsing or running: both make no reference
-    cycles, but each full collection would walk every listed code again (16 M at 9 regions:
-    about a third of the run's time). Collection resumes afterwards."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _check_problem(problem: str | None) -> None:
@@ -179,7 +164,7 @@ def check_files(
     ``departments`` are the task's departments (the record's); the need file must name exactly
     these. The returned Inputs hold what could be parsed, also when there are problems.
     """
-    with _no_gc():
+    with no_gc():
         return _check_files(teams_text, need_text, eligibility_text, departments)
 
 
@@ -338,7 +323,7 @@ def parse_files(
     except UnicodeDecodeError as exc:
         raise ProtocolError("文件不是有效的 UTF-8") from exc
     # Valid UTF-8 decodes and encodes back to the same bytes: keep the caller's, not a copy.
-    with _no_gc():
+    with no_gc():
         inputs, problems = _check_files(*texts, departments, raw=raw)
     if problems:
         raise ProtocolError(problems[0])
@@ -372,7 +357,7 @@ def unpack_inputs(
     parse the files. Only for bytes the caller wrote itself (marshal is not made to read bytes
     from strangers): ``verify-assign`` always parses and checks."""
     try:
-        with _no_gc():
+        with no_gc():
             value = marshal.loads(packed)
     except (EOFError, ValueError, TypeError):
         return None
@@ -473,7 +458,7 @@ def run(
     Only the lowest load levels a pair needs are hashed: nobody at a higher load can come before
     anyone at a lower one, so the picks are the same as sorting the whole order.
     """
-    with _no_gc():
+    with no_gc():
         return _run(inputs, seed, set(orders_for))
 
 

@@ -13,12 +13,14 @@ byte order exactly (strings here never hold lone surrogates: they could not be e
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import heapq
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
@@ -46,6 +48,21 @@ PARTY_NAME = re.compile(r"party\.([A-Z0-9]+)")
 
 class ProtocolError(ValueError):
     """An input that the protocol does not allow; the message is Chinese with the English key."""
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector for work that makes millions of objects and no
+    reference cycles (a draw's candidates, an assignment's eligible codes): each full
+    collection would walk them all again (about a third of the inspector run's time, a quarter
+    of a 20 M perform's). A caller's disabled collector stays disabled."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def sha256_hex(data: bytes) -> str:

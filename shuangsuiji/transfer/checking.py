@@ -83,6 +83,14 @@ def open_checked(
             with _from_child(child) as checked:
                 yield checked
             return
+    with _open(path, filename, schema, max_rows) as (table, header):
+        rows = _check(table.rows, schema, header, context, key)
+        yield Checked(table.where, table.sheet_name, table.total_estimate, header, rows)
+
+
+@contextmanager
+def _open(path, filename: str, schema: schemas.Schema, max_rows: int):
+    """The table and its column mapping (both raise FileRejected as the user should see it)."""
     with readers.open_table(
         path,
         filename=filename,
@@ -90,9 +98,7 @@ def open_checked(
         is_header=schema.is_header,
         max_rows=max_rows,
     ) as table:
-        header = schema.map_headers(table.headers, where=table.where)
-        rows = _check(table.rows, schema, header, context, key)
-        yield Checked(table.where, table.sheet_name, table.total_estimate, header, rows)
+        yield table, schema.map_headers(table.headers, where=table.where)
 
 
 def _check(cells_rows, schema, header, context, key) -> Iterator[CheckedRow]:
@@ -185,14 +191,7 @@ def child_main() -> None:
         pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
 
     try:
-        with readers.open_table(
-            path,
-            filename=filename,
-            sheet_hint=schema.sheet_name,
-            is_header=schema.is_header,
-            max_rows=max_rows,
-        ) as table:
-            header = schema.map_headers(table.headers, where=table.where)
+        with _open(path, filename, schema, max_rows) as (table, header):
             send(("table", table.where, table.sheet_name, table.total_estimate, header))
             out.flush()  # the importer reports progress from here on
             batch: list[CheckedRow] = []
