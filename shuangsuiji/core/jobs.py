@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from datetime import timedelta
 
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.utils import timezone
 
 from .models import Job
@@ -149,12 +149,17 @@ def work_forever(poll: float = 1.0, stop: threading.Event | None = None) -> None
     after :data:`STALE_AFTER`, on this worker's start or later."""
     log.info("job worker %s started", os.getpid())
     stop = stop or threading.Event()
-    while not stop.is_set():
-        close_old_connections()
-        try:
-            ran = run_pending(max_jobs=1)
-        except Exception:
-            log.exception("job worker error")
-            ran = 0
-        if not ran:
-            stop.wait(poll)
+    try:
+        while not stop.is_set():
+            close_old_connections()
+            try:
+                ran = run_pending(max_jobs=1)
+            except Exception:
+                log.exception("job worker error")
+                ran = 0
+            if not ran:
+                stop.wait(poll)
+    finally:
+        # This thread's connections: a stopped worker must not leave a session open on the
+        # database (it kept PostgreSQL test databases from being dropped).
+        connections.close_all()
