@@ -605,7 +605,9 @@ def test_template(org, tmp_path):
         assert batch.status == Status.REJECTED and "没有数据行" in batch.message
 
 
-def test_start_import_queues_the_preview_or_leaves_nothing(org, tmp_path, monkeypatch):
+def test_start_import_queues_the_preview_or_leaves_nothing(org, tmp_path, monkeypatch, settings):
+    # Its own imports folder: the other test worker's imports would change the listing below.
+    settings.DATA_DIR = tmp_path / "data"
     path = write_csv(tmp_path / "t.csv", [TARGET_HEADINGS, target_row(1)])
     kwargs = {"user": org.scjgj_admin, "department": org.scjgj, "kind": "targets"}
     kwargs["filename"] = "t.csv"
