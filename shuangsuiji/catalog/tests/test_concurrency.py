@@ -4,42 +4,19 @@ The services take the list row with ``select_for_update`` and re-check that it i
 tests start both writers at the same moment in two threads (two database connections). SQLite
 serialises writers anyway (IMMEDIATE transactions), so the tests run on PostgreSQL only."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from shuangsuiji.catalog import services
 from shuangsuiji.catalog.models import Item, ItemList
 from shuangsuiji.core.models import AuditEntry
+from shuangsuiji.core.tests.concurrency import race
 
 from .helpers import draft_with_items, item_data
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs row locks (PostgreSQL)"
 )
-
-
-def race(*calls):
-    """Run the calls at once in threads; return each call's result or exception."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - the test inspects it
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
 
 
 def test_two_simultaneous_publishes(org, transactional_db):

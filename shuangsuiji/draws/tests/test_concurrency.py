@@ -3,12 +3,12 @@ prepared draw. (SQLite's IMMEDIATE transactions serialise writers before they re
 the SQLite version of the race is in test_services.)"""
 
 import datetime
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
+from shuangsuiji.core.tests.concurrency import race_split
 from shuangsuiji.draws import services
 from shuangsuiji.draws.models import Selection, TargetDraw
 from shuangsuiji.jointcheck.models import JointTask
@@ -19,27 +19,6 @@ from .helpers import frozen_draw, make_targets, make_task, own_data_folder, secr
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs row locks (PostgreSQL)"
 )
-
-
-def race(fns) -> tuple[list, list[Exception]]:
-    barrier = threading.Barrier(len(fns))
-    results, errors = [], []
-
-    def run(fn):
-        try:
-            barrier.wait()
-            results.append(fn())
-        except Exception as exc:  # noqa: BLE001 - counted below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(fn,)) for fn in fns]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results, errors
 
 
 def test_two_users_drawing_at_once_give_one_draw(transactional_db, org):
@@ -53,7 +32,7 @@ def test_two_users_drawing_at_once_give_one_draw(transactional_db, org):
     services.announce(user=org.scjgj_admin, draw=draw)
     for dept, user in ((org.scjgj, org.scjgj_admin), (org.gaj, org.gaj_admin)):
         services.reveal(user=user, draw=draw, department=dept, value=keys[dept.code][0])
-    results, errors = race(
+    results, errors = race_split(
         [
             lambda: services.perform(user=org.scjgj_admin, draw=draw),
             lambda: services.perform(user=org.scjgj_head, draw=draw),
@@ -71,7 +50,7 @@ def test_two_users_drawing_at_once_give_one_draw(transactional_db, org):
 def test_two_users_preparing_at_once_give_one_draw(transactional_db, org):
     make_targets(org, 20)
     task = make_task(org)
-    results, errors = race(
+    results, errors = race_split(
         [
             lambda: services.prepare(user=org.scjgj_admin, task=task),
             lambda: services.prepare(user=org.scjgj_head, task=task),
@@ -95,7 +74,7 @@ def test_commit_racing_the_announcement(transactional_db, org):
     services.commit(user=org.scjgj_admin, draw=draw, department=org.scjgj, commitment=secret()[1])
     services.commit(user=org.gaj_admin, draw=draw, department=org.gaj, commitment=secret()[1])
     late = secret()
-    results, errors = race(
+    results, errors = race_split(
         [
             lambda: services.announce(user=org.scjgj_admin, draw=draw),
             lambda: services.commit(

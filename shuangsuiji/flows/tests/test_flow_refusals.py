@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import datetime
 import json
-import threading
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 
 from shuangsuiji.core.models import Department, Job, User
+from shuangsuiji.core.tests.concurrency import race_split
 from shuangsuiji.core.tests.fixtures import PASSWORD
 from shuangsuiji.draws import engine
 from shuangsuiji.draws import services as draws
@@ -444,27 +444,6 @@ def test_the_wrong_users_are_refused_at_each_step(flow):
 # --- races (PostgreSQL: SQLite serialises writers before they read) -------------------------------
 
 
-def race(fns) -> tuple[list, list[Exception]]:
-    barrier = threading.Barrier(len(fns))
-    results, errors = [], []
-
-    def run(fn):
-        try:
-            barrier.wait()
-            results.append(fn())
-        except Exception as exc:  # noqa: BLE001 - counted below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(fn,)) for fn in fns]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results, errors
-
-
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs row locks (PostgreSQL)")
 def test_two_users_drawing_and_dispatching_at_once(transactional_db, org):
     flow = Flow(org)
@@ -472,7 +451,7 @@ def test_two_users_drawing_and_dispatching_at_once(transactional_db, org):
     draw, keys = flow.announced(task)
     flow.revealed(draw, keys)
     log = LogEntry.objects.count()
-    results, errors = race(
+    results, errors = race_split(
         [
             lambda: draws.perform(user=org.scjgj_admin, draw=draw),
             lambda: draws.perform(user=org.scjgj_head, draw=draw),
@@ -486,7 +465,7 @@ def test_two_users_drawing_and_dispatching_at_once(transactional_db, org):
     assert LogEntry.objects.count() == log + 1  # one release in the public log
 
     flow.staffed(task)
-    results, errors = race(
+    results, errors = race_split(
         [
             lambda: staffing.dispatch(user=org.scjgj_admin, task=task),
             lambda: staffing.dispatch(user=org.scjgj_head, task=task),

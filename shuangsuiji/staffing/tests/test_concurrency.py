@@ -1,12 +1,11 @@
 """Real races on PostgreSQL: two performs of the same run, two approvals of one replacement.
 The services lock the run (and the request) row and re-check its state, so exactly one wins."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from shuangsuiji.core.models import AuditEntry
+from shuangsuiji.core.tests.concurrency import race
 from shuangsuiji.publication.models import LogEntry
 from shuangsuiji.staffing import services
 from shuangsuiji.staffing.models import AssignmentRun, Replacement, Team, TeamMember
@@ -16,27 +15,6 @@ from .helpers import inputs, make_task, performed_run, staff
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs row locks (PostgreSQL)"
 )
-
-
-def race(*calls):
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - the test inspects it
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
 
 
 def test_two_performs_at_once(org, transactional_db):
