@@ -315,6 +315,36 @@ def _scope_fixture(org):
     return expected
 
 
+def freeze_equals_memory(qs, expected, tmp_path, name="d", *, task_code="2026-XJ-0003"):
+    """Freeze ``qs`` (risk strata, sealed) and draw from the files; both must equal
+    protocol.draw in memory on ``expected``. Returns the streamed result."""
+    allocation = "mode=ratio;A=5000;B=3000;C=10000;D=2000;U=5000"
+    frozen = P.freeze(
+        task_code=task_code,
+        draw_number=1,
+        rows=P.rows(qs, "risk"),
+        excluded=[],
+        allocation=allocation,
+        sealed=True,
+        salt=SALT,
+        directory=tmp_path / name,
+    )
+    memory = D.freeze(
+        task=task_code,
+        draw=1,
+        population=expected,
+        allocation=allocation,
+        sealed=True,
+        salt=SALT,
+    )
+    assert frozen.population_path.read_bytes() == memory.population_bytes
+    assert frozen.strata_path.read_bytes() == memory.strata_bytes
+    assert (frozen.counts, frozen.k, frozen.size) == (memory.counts, memory.k, len(expected))
+    got, want = P.perform(frozen, ENTROPY), D.perform(memory, ENTROPY)
+    assert got.selected == want.selected
+    return got
+
+
 def _scope_draw_equals_memory(org, tmp_path, expected, *, hashed=False):
     from django.db import connection
 
@@ -334,30 +364,8 @@ def _scope_draw_equals_memory(org, tmp_path, expected, *, hashed=False):
         # Outside a (READ COMMITTED) transaction the bitmap, unless turned off.
         bitmap = P.USE_BITMAP and not connection.in_atomic_block
         assert rows.shape == ("bitmap" if bitmap else "hashed" if hashed else "as written")
-    allocation = "mode=ratio;A=5000;B=3000;C=10000;D=2000;U=5000"
-    frozen = P.freeze(
-        task_code="2026-XJ-0002",
-        draw_number=1,
-        rows=P.rows(qs, "risk"),
-        excluded=[],
-        allocation=allocation,
-        sealed=True,
-        salt=SALT,
-        directory=tmp_path / "scope",
-    )
-    memory = D.freeze(
-        task="2026-XJ-0002",
-        draw=1,
-        population=expected,
-        allocation=allocation,
-        sealed=True,
-        salt=SALT,
-    )
-    assert frozen.population_path.read_bytes() == memory.population_bytes
-    assert frozen.strata_path.read_bytes() == memory.strata_bytes
-    assert (frozen.counts, frozen.k, frozen.size) == (memory.counts, memory.k, len(expected))
-    got, want = P.perform(frozen, ENTROPY), D.perform(memory, ENTROPY)
-    assert got.selected == want.selected and got.selected
+    got = freeze_equals_memory(qs, expected, tmp_path, "scope", task_code="2026-XJ-0002")
+    assert got.selected
 
 
 # PostgreSQL settings that force each of the two plans: the code index walked with the hashed

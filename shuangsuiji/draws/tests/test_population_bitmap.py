@@ -11,9 +11,8 @@ from django.db.models import OuterRef
 from shuangsuiji.directory.models import DirectoryEntry, Target, pack
 from shuangsuiji.directory.selectors import scope_targets
 from shuangsuiji.draws import population as P
-from shuangsuiji.protocol import draw as D
 
-from .test_population import ENTROPY, SALT, make
+from .test_population import freeze_equals_memory, make
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the bitmap path is PostgreSQL's"
@@ -90,33 +89,6 @@ def _spy(monkeypatch):
     return calls
 
 
-def _freeze_equals_memory(qs, expected, tmp_path, name="d"):
-    allocation = "mode=ratio;A=5000;B=3000;C=10000;D=2000;U=5000"
-    frozen = P.freeze(
-        task_code="2026-XJ-0003",
-        draw_number=1,
-        rows=P.rows(qs, "risk"),
-        excluded=[],
-        allocation=allocation,
-        sealed=True,
-        salt=SALT,
-        directory=tmp_path / name,
-    )
-    memory = D.freeze(
-        task="2026-XJ-0003",
-        draw=1,
-        population=expected,
-        allocation=allocation,
-        sealed=True,
-        salt=SALT,
-    )
-    assert frozen.population_path.read_bytes() == memory.population_bytes
-    assert frozen.strata_path.read_bytes() == memory.strata_bytes
-    assert (frozen.counts, frozen.k, frozen.size) == (memory.counts, memory.k, len(expected))
-    got, want = P.perform(frozen, ENTROPY), D.perform(memory, ENTROPY)
-    assert got.selected == want.selected
-
-
 FILTERS = [
     {},
     {"risk": ["A", "D"]},
@@ -153,7 +125,7 @@ def test_outside_a_transaction_the_bitmap_gives_the_scope_exactly(
     assert list(P.rows(qs, "risk")) == expected  # the query as Django writes it
     monkeypatch.setattr(P, "USE_BITMAP", True)
     if expected:
-        _freeze_equals_memory(qs, expected, tmp_path)
+        freeze_equals_memory(qs, expected, tmp_path)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -228,7 +200,7 @@ def test_in_a_repeatable_read_transaction_the_bitmap_sees_its_uncommitted_rows(
         rows = P.rows(scope_targets(org.scjgj, {}), "risk")
         assert rows._one_snapshot_possible()
         assert list(rows) == expected
-        _freeze_equals_memory(scope_targets(org.scjgj, {}), expected, tmp_path)
+        freeze_equals_memory(scope_targets(org.scjgj, {}), expected, tmp_path)
     assert calls["bits"] and calls["psql"] == []
 
 
