@@ -99,17 +99,24 @@ def secret() -> tuple[str, str]:
     return value, hashlib.sha256(value.encode("ascii")).hexdigest()
 
 
-def frozen_draw(org, task, *, user=None, plan=None) -> TargetDraw:
+def parties_plan() -> services.EntropyPlan:
+    """Commit–reveal by the task's departments, reveals due tomorrow."""
+    return services.EntropyPlan(
+        parties=True, reveals_due=timezone.now() + datetime.timedelta(days=1)
+    )
+
+
+def configured_draw(org, task, *, user=None, plan=None) -> TargetDraw:
+    """A prepared draw with its entropy plan (default: :func:`parties_plan`)."""
     user = user or org.scjgj_admin
     draw = services.prepare(user=user, task=task)
-    services.configure_entropy(
-        user=user,
-        draw=draw,
-        plan=plan
-        or services.EntropyPlan(
-            parties=True, reveals_due=timezone.now() + datetime.timedelta(days=1)
-        ),
-    )
+    services.configure_entropy(user=user, draw=draw, plan=plan or parties_plan())
+    return draw
+
+
+def frozen_draw(org, task, *, user=None, plan=None) -> TargetDraw:
+    user = user or org.scjgj_admin
+    draw = configured_draw(org, task, user=user, plan=plan)
     services.request_freeze(user=user, draw=draw)
     jobs.run_pending()
     draw.refresh_from_db()

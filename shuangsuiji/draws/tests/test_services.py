@@ -22,7 +22,16 @@ from shuangsuiji.protocol import draw as D
 from shuangsuiji.protocol import verify as V
 from shuangsuiji.publication.models import LogEntry
 
-from .helpers import drawn, frozen_draw, make_targets, make_task, own_data_folder, secret  # noqa: F401 (autouse)
+from .helpers import (  # noqa: F401 (own_data_folder: autouse)
+    configured_draw,
+    drawn,
+    frozen_draw,
+    make_targets,
+    make_task,
+    own_data_folder,
+    parties_plan,
+    secret,
+)
 
 State = TargetDraw.State
 pytestmark = pytest.mark.django_db
@@ -616,13 +625,7 @@ def test_annual_limit_and_deregistered_are_pre_excluded(org):
         services.decide(user=org.scjgj_admin, draw=draw, target=targets[0], reason="merged")
     with pytest.raises(PermissionDenied):
         services.decide(user=org.gaj_admin, draw=draw, target=targets[0], reason=None)
-    services.configure_entropy(
-        user=org.scjgj_admin,
-        draw=draw,
-        plan=services.EntropyPlan(
-            parties=True, reveals_due=timezone.now() + datetime.timedelta(days=1)
-        ),
-    )
+    services.configure_entropy(user=org.scjgj_admin, draw=draw, plan=parties_plan())
     services.request_freeze(user=org.scjgj_admin, draw=draw)
     jobs.run_pending()
     draw.refresh_from_db()
@@ -695,13 +698,7 @@ def test_supplementary_draw_excludes_earlier_selections(org):
     assert set(reasons) == earlier and set(reasons.values()) == {"earlier-draw"}
     with pytest.raises(services.DrawError, match="不能取消排除"):
         services.decide(user=org.scjgj_admin, draw=second, target=next(iter(earlier)), reason=None)
-    services.configure_entropy(
-        user=org.scjgj_admin,
-        draw=second,
-        plan=services.EntropyPlan(
-            parties=True, reveals_due=timezone.now() + datetime.timedelta(days=1)
-        ),
-    )
+    services.configure_entropy(user=org.scjgj_admin, draw=second, plan=parties_plan())
     services.request_freeze(user=org.scjgj_admin, draw=second)
     jobs.run_pending()
     keys = {}
@@ -771,14 +768,7 @@ def test_who_sees_the_list(org):
 def test_freeze_job_is_safe_to_rerun(org):
     make_targets(org, 20)
     task = make_task(org)
-    draw = services.prepare(user=org.scjgj_admin, task=task)
-    services.configure_entropy(
-        user=org.scjgj_admin,
-        draw=draw,
-        plan=services.EntropyPlan(
-            parties=True, reveals_due=timezone.now() + datetime.timedelta(days=1)
-        ),
-    )
+    draw = configured_draw(org, task)
     job = services.request_freeze(user=org.scjgj_admin, draw=draw)
     with pytest.raises(services.DrawError, match="正在冻结"):
         services.request_freeze(user=org.scjgj_admin, draw=draw)
@@ -852,14 +842,7 @@ def test_a_refused_freeze_fails_its_job_and_can_be_retried(org):
     targets = make_targets(org, 10)
     Target.objects.filter(pk=targets[3].pk).update(code="BAD\tCODE")
     task = make_task(org)
-    draw = services.prepare(user=org.scjgj_admin, task=task)
-    services.configure_entropy(
-        user=org.scjgj_admin,
-        draw=draw,
-        plan=services.EntropyPlan(
-            parties=True, reveals_due=timezone.now() + datetime.timedelta(days=1)
-        ),
-    )
+    draw = configured_draw(org, task)
     job = services.request_freeze(user=org.scjgj_admin, draw=draw)
     jobs.run_pending()
     job.refresh_from_db()

@@ -6,18 +6,14 @@ SCJGJ initiates with GAJ."""
 from __future__ import annotations
 
 import datetime
-import hashlib
-import secrets
-
-from django.utils import timezone
 
 from shuangsuiji.catalog.tests.helpers import item_data, published_list
-from shuangsuiji.core import jobs, workdays
+from shuangsuiji.core import workdays
 from shuangsuiji.core.models import User
 from shuangsuiji.core.tests.fixtures import PASSWORD
 from shuangsuiji.directory.models import DirectoryEntry, Inspector, Target, pack
 from shuangsuiji.draws import services as draws
-from shuangsuiji.draws.models import TargetDraw
+from shuangsuiji.draws.tests.helpers import frozen_draw, secret
 from shuangsuiji.jointcheck import services as tasks
 from shuangsuiji.planning import services as planning
 from shuangsuiji.staffing import services as staffing
@@ -29,12 +25,6 @@ PER_CLASS = 5
 RATIOS = {"A": 2000, "B": 2000, "C": 2000, "D": 2000}
 PERIOD = (datetime.date(YEAR, 12, 1), datetime.date(YEAR, 12, 31))
 INSPECT = (datetime.date(YEAR, 12, 7), datetime.date(YEAR, 12, 18))
-
-
-def secret() -> tuple[str, str]:
-    """(reveal, commitment) as the browser makes them."""
-    value = secrets.token_hex(32)
-    return value, hashlib.sha256(value.encode("ascii")).hexdigest()
 
 
 class Flow:
@@ -173,18 +163,7 @@ class Flow:
         """The task's first draw with both departments' commitments in and announced; returns
         (draw, {department code: secret})."""
         org = self.org
-        draw = draws.prepare(user=org.scjgj_admin, task=task)
-        draws.configure_entropy(
-            user=org.scjgj_admin,
-            draw=draw,
-            plan=draws.EntropyPlan(
-                parties=True, reveals_due=timezone.now() + datetime.timedelta(days=1)
-            ),
-        )
-        draws.request_freeze(user=org.scjgj_admin, draw=draw)
-        jobs.run_pending()
-        draw.refresh_from_db()
-        assert draw.state == TargetDraw.State.COMMITTING, draw.freeze_job.error
+        draw = frozen_draw(org, task)
         keys = {}
         for dept, user in ((org.scjgj, org.scjgj_admin), (org.gaj, org.gaj_admin)):
             keys[dept.code], commitment = secret()
