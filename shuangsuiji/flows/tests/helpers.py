@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime
 
-from shuangsuiji.catalog.tests.helpers import item_data, published_list
 from shuangsuiji.core import workdays
 from shuangsuiji.core.models import User
 from shuangsuiji.core.tests.fixtures import PASSWORD
@@ -16,6 +15,7 @@ from shuangsuiji.draws import services as draws
 from shuangsuiji.draws.tests.helpers import frozen_draw, secret
 from shuangsuiji.jointcheck import services as tasks
 from shuangsuiji.planning import services as planning
+from shuangsuiji.planning.tests.helpers import setup_lists
 from shuangsuiji.staffing import services as staffing
 
 YEAR = 2026
@@ -31,22 +31,7 @@ class Flow:
     def __init__(self, org, *, inspectors_per_dept: int = 4):
         self.org = org
         workdays.seed_from_chinese_calendar(range(YEAR, YEAR + 1))
-        scjgj = published_list(
-            org.scjgj_admin,
-            org.scjgj,
-            [
-                item_data(name="食品生产条件检查", item_class="A"),
-                item_data(name="特种设备安全检查", item_class="B", item_type="重点检查事项"),
-                item_data(name="消防与市场联合检查", item_class="C"),
-            ],
-        )
-        gaj = published_list(
-            org.gaj_admin,
-            org.gaj,
-            [item_data(name="旅馆业治安检查", item_class="C", subject="州公安局")],
-        )
-        self.scjgj_items = list(scjgj.items.order_by("seq"))
-        self.gaj_items = list(gaj.items.order_by("seq"))
+        self.scjgj_items, self.gaj_items = setup_lists(org)
         self.targets = self.make_targets()
         self.inspectors = {
             d.code: [self.make_inspector(d, i) for i in range(inspectors_per_dept)]
