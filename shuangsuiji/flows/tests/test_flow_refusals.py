@@ -26,7 +26,7 @@ from shuangsuiji.publication.models import LogEntry
 from shuangsuiji.staffing import services as staffing
 from shuangsuiji.staffing.models import AssignmentRun
 
-from .helpers import YEAR, Flow
+from .helpers import YEAR, Flow, frozen_draw
 
 State = JointTask.State
 
@@ -212,16 +212,7 @@ def test_a_reveal_that_does_not_match_its_commitment(flow):
 def test_no_reveal_before_the_announcement(flow):
     org = flow.org
     task = flow.established()
-    draw = draws.prepare(user=org.scjgj_admin, task=task)
-    draws.configure_entropy(
-        user=org.scjgj_admin,
-        draw=draw,
-        plan=draws.EntropyPlan(parties=True, reveals_due=draws.now() + datetime.timedelta(1)),
-    )
-    draws.request_freeze(user=org.scjgj_admin, draw=draw)
-    from shuangsuiji.core import jobs
-
-    jobs.run_pending()
+    draw = frozen_draw(org, task)
     value = "ab" * 32
     from shuangsuiji.protocol import draw as D
 
@@ -381,16 +372,7 @@ def test_the_wrong_users_are_refused_at_each_step(flow):
     assert response.status_code == 403 and "只有牵头部门" in response.content.decode()
     assert snapshot(task) == before
     # Nobody commits or reveals for another department.
-    draw = draws.prepare(user=org.scjgj_admin, task=task)
-    draws.configure_entropy(
-        user=org.scjgj_admin,
-        draw=draw,
-        plan=draws.EntropyPlan(parties=True, reveals_due=draws.now() + datetime.timedelta(1)),
-    )
-    draws.request_freeze(user=org.scjgj_admin, draw=draw)
-    from shuangsuiji.core import jobs
-
-    jobs.run_pending()
+    draw = frozen_draw(org, task)
     before = snapshot(task)
     for user, dept in (
         (org.gaj_admin, org.scjgj),
