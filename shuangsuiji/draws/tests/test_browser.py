@@ -5,38 +5,21 @@ each reveals from its browser's saved secret, the lead draws, and the result ver
 
 from __future__ import annotations
 
-import datetime
-import hashlib
 import json
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from shuangsuiji.core import jobs
 from shuangsuiji.core.tests.fixtures import login
 from shuangsuiji.draws import engine
 from shuangsuiji.draws.models import DrawEntropy, TargetDraw
 from shuangsuiji.jointcheck.models import JointTask
 from shuangsuiji.protocol import verify as V
 
+from .browser import NO_SUBTLE, commit_in_browser, freeze_in_browser
 from .helpers import make_targets, make_task, own_data_folder  # noqa: F401 (autouse)
 
 pytestmark = pytest.mark.browser
-
-NO_SUBTLE = "Object.defineProperty(Crypto.prototype, 'subtle', {get() { return undefined; }});"
-
-
-def commit_in_browser(page, draw_row: str) -> str:
-    row = page.locator(f"tr[data-entropy='{draw_row}']")
-    row.get_by_role("button", name="生成随机数").click()
-    secret = row.locator("[data-ssj-secret]").inner_text().strip()
-    shown = row.locator("[data-ssj-commitment]").inner_text().strip()
-    assert shown == hashlib.sha256(secret.encode("ascii")).hexdigest()
-    assert len(secret) == 64 and secret == secret.lower()
-    row.get_by_test_id("commit").click()
-    expect(page.locator(".alert-success")).to_contain_text("已提交承诺")
-    return secret
 
 
 def test_commit_announce_reveal_draw_with_two_departments(
@@ -49,17 +32,7 @@ def test_commit_announce_reveal_draw_with_two_departments(
     login(page, live_server, "scjgj_admin")
     page.goto(url)
     assert page.evaluate("window.crypto.subtle") is None  # as over plain http
-    page.get_by_test_id("prepare").click()
-    expect(page.get_by_test_id("candidates")).to_have_text("40")
-    due = timezone.localtime() + datetime.timedelta(days=1)
-    page.fill("input[name=reveals_due]", due.strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_test_id("set-entropy").click()
-    expect(page.locator(".alert-success")).to_contain_text("已设置随机数来源")
-    page.get_by_test_id("freeze").click()
-    expect(page.locator(".job-progress")).to_be_visible()
-    jobs.run_pending()
-    page.goto(url)
-    expect(page.get_by_test_id("draw-state")).to_have_text("待承诺")
+    freeze_in_browser(page, url, 40)
     lead_secret = commit_in_browser(page, "party.SCJGJ")
 
     # The partner department, in its own browser.

@@ -8,7 +8,6 @@ sees the team, the public sees the draw page."""
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import urllib.error
 import urllib.request
@@ -17,9 +16,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from shuangsuiji.core import jobs
 from shuangsuiji.core.tests.fixtures import Org, login
 from shuangsuiji.draws.models import TargetDraw
+from shuangsuiji.draws.tests.browser import NO_SUBTLE, commit_in_browser, freeze_in_browser
 from shuangsuiji.jointcheck.models import JointTask
 from shuangsuiji.protocol import verify as V
 from shuangsuiji.staffing.models import AssignmentRun, TeamMember
@@ -27,8 +26,6 @@ from shuangsuiji.staffing.models import AssignmentRun, TeamMember
 from .helpers import INSPECT, Flow
 
 pytestmark = pytest.mark.browser
-
-NO_SUBTLE = "Object.defineProperty(Crypto.prototype, 'subtle', {get() { return undefined; }});"
 
 
 def fetch(url: str) -> tuple[int, bytes]:
@@ -38,17 +35,6 @@ def fetch(url: str) -> tuple[int, bytes]:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
-
-
-def draw_commit(page, party: str) -> str:
-    row = page.locator(f"tr[data-entropy='{party}']")
-    row.get_by_role("button", name="生成随机数").click()
-    secret = row.locator("[data-ssj-secret]").inner_text().strip()
-    shown = row.locator("[data-ssj-commitment]").inner_text().strip()
-    assert shown == hashlib.sha256(secret.encode("ascii")).hexdigest()
-    row.get_by_test_id("commit").click()
-    expect(page.locator(".alert-success")).to_contain_text("已提交承诺")
-    return secret
 
 
 def test_plan_line_to_dispatched_task_in_the_browser(
@@ -99,21 +85,11 @@ def test_plan_line_to_dispatched_task_in_the_browser(
         # 4. The target draw: prepare, commit–reveal, freeze (the background job, run here).
         draw_url = f"{live_server.url}/draws/task/{task.pk}/"
         page.goto(draw_url)
-        page.get_by_test_id("prepare").click()
-        expect(page.get_by_test_id("candidates")).to_have_text(str(len(flow.targets)))
-        due = timezone.localtime() + datetime.timedelta(days=1)
-        page.fill("input[name=reveals_due]", due.strftime("%Y-%m-%dT%H:%M"))
-        page.get_by_test_id("set-entropy").click()
-        expect(page.locator(".alert-success")).to_contain_text("已设置随机数来源")
-        page.get_by_test_id("freeze").click()
-        expect(page.locator(".job-progress")).to_be_visible()
-        jobs.run_pending()
-        page.goto(draw_url)
-        expect(page.get_by_test_id("draw-state")).to_have_text("待承诺")
-        lead_secret = draw_commit(page, "party.SCJGJ")
+        freeze_in_browser(page, draw_url, len(flow.targets))
+        lead_secret = commit_in_browser(page, "party.SCJGJ")
         gaj.goto(draw_url)
         expect(gaj.get_by_test_id("announce")).to_have_count(0)  # the lead's button only
-        gaj_secret = draw_commit(gaj, "party.GAJ")
+        gaj_secret = commit_in_browser(gaj, "party.GAJ")
         page.goto(draw_url)
         page.get_by_test_id("announce").click()
         expect(page.locator(".alert-success")).to_contain_text("已公告")
@@ -164,6 +140,7 @@ def test_plan_line_to_dispatched_task_in_the_browser(
         page.goto(staffing_url)
         page.select_option("#beacon_source", "")
         page.check("#parties")
+        due = timezone.localtime() + datetime.timedelta(days=1)
         page.fill("#reveals_due", due.strftime("%Y-%m-%dT%H:%M"))
         page.click("#create-run")
         page.wait_for_selector("text=已发起第 1 轮执法人员抽取")
