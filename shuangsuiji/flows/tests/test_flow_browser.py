@@ -22,6 +22,7 @@ from shuangsuiji.draws.tests.browser import NO_SUBTLE, commit_in_browser, freeze
 from shuangsuiji.jointcheck.models import JointTask
 from shuangsuiji.protocol import verify as V
 from shuangsuiji.staffing.models import AssignmentRun, TeamMember
+from shuangsuiji.staffing.tests.browser import commit_run_in_browser, reveal_run_in_browser
 
 from .helpers import INSPECT, Flow
 
@@ -147,18 +148,11 @@ def test_plan_line_to_dispatched_task_in_the_browser(
         run = AssignmentRun.objects.get(draw=draw)
         run_url = f"{live_server.url}/staffing/{task.code}/runs/1/1/"
         for p in (page, gaj):
-            p.goto(run_url)
-            p.click("#generate")
-            assert len(p.inner_text("[data-ssj-secret]").strip()) == 64
-            p.click("#submit-commit")
-            p.wait_for_selector("text=已提交本部门的承诺")
+            commit_run_in_browser(p, run_url)
         run.refresh_from_db()
         assert run.state == AssignmentRun.State.ANNOUNCED
         for p in (gaj, page):
-            p.goto(run_url)
-            assert len(p.input_value("#reveal")) == 64  # kept in this browser since the commit
-            p.click("#submit-reveal")
-            p.wait_for_selector("text=已揭示本部门的随机值")
+            reveal_run_in_browser(p, run_url)
         page.click("#perform")
         page.wait_for_selector("#dispatch")
         assert page.inner_text("#run-state") == "已完成"

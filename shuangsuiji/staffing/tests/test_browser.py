@@ -4,6 +4,7 @@ from shuangsuiji.core.tests.fixtures import Org, login
 from shuangsuiji.jointcheck.models import JointTask
 from shuangsuiji.staffing.models import AssignmentRun
 
+from .browser import commit_run_in_browser, reveal_run_in_browser
 from .helpers import make_task, staff
 
 
@@ -75,19 +76,11 @@ def test_departments_commit_and_reveal_in_the_browser(
         run_url = f"{live_server.url}/staffing/{task.code}/runs/1/1/"
         for p, user in ((page, "scjgj_admin"), (gaj, "gaj_admin")):
             login(p, live_server, user)
-            p.goto(run_url)
-            p.click("#generate")
-            secret = p.inner_text("[data-ssj-secret]")
-            assert len(secret) == 64
-            p.click("#submit-commit")
-            p.wait_for_selector("text=已提交本部门的承诺")
+            commit_run_in_browser(p, run_url)
         run.refresh_from_db()
         assert run.state == AssignmentRun.State.ANNOUNCED
         for p in (page, gaj):
-            p.goto(run_url)
-            assert len(p.input_value("#reveal")) == 64  # kept in this browser since the commit
-            p.click("#submit-reveal")
-            p.wait_for_selector("text=已揭示本部门的随机值")
+            reveal_run_in_browser(p, run_url)
         page.click("#perform")
         page.wait_for_selector("#dispatch")
         run.refresh_from_db()
